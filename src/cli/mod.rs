@@ -1,0 +1,549 @@
+//! Headless subcommands: parse -> store call -> print. Thin on purpose: validation,
+//! routing and audit live in the store.
+
+pub mod args;
+pub mod ingest;
+pub mod table;
+
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::domain::{ContactStatus, EntityRef, Strategy};
+use crate::store::{
+    Contact, Expect, FeedFilter, NewContact, OpenOptions, OperatorPatch, SourcePatch, Store,
+    StoreError, default_actor,
+};
+use args::{Command, ContactCmd, Global, LeadCmd, OperatorCmd, SourceCmd, WeightCmd};
+use table::{Align, Table, preview};
+
+/// A failure to report on one line of stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// `--db`, else `$SWITCHBOARD_DB`, else `./switchboard.db`.
+pub fn db_path(global: &Global) -> PathBuf {
+    global
+        .db
+        .clone()
+        .or_else(|| std::env::var_os("SWITCHBOARD_DB").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("switchboard.db"))
+}
+
+pub fn open_store(global: &Global) -> Result<Store, CliError> {
+    let mut options = OpenOptions::from_env()?;
+    options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
+    let mut store = Store::open(db_path(global), options)?;
+    if let Some(actor) = &global.actor {
+        store.set_actor(actor)?;
+    }
+    Ok(store)
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
+    let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Io(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+fn local_time(ms: i64) -> String {
+    use chrono::{Local, TimeZone};
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_strategy(s: &str) -> Result<Strategy, CliError> {
+    Ok(s.parse::<Strategy>().map_err(StoreError::from)?)
+}
+
+fn contacts_table(contacts: &[Contact]) -> String {
+    let mut t = Table::new(&[
+        ("id", Align::Right),
+        ("created", Align::Left),
+        ("source", Align::Left),
+        ("lead", Align::Left),
+        ("operator", Align::Left),
+        ("status", Align::Left),
+        ("message", Align::Left),
+    ]);
+    for c in contacts {
+        t.row(vec![
+            c.id.to_string(),
+            local_time(c.created_at),
+            c.source.clone(),
+            preview(&c.lead, 24),
+            c.operator.clone().unwrap_or_else(|| "—".into()),
+            c.status.to_string(),
+            preview(&c.message, 40),
+        ]);
+    }
+    t.render()
+}
+
+fn print_contact(json: bool, c: &Contact, verb: &str) -> Result<(), CliError> {
+    if json {
+        return print_json(c);
+    }
+    match &c.operator {
+        Some(op) if c.status == ContactStatus::Active => {
+            println!("contact #{} {verb}: {} (operator {op})", c.id, c.status)
+        }
+        _ => println!("contact #{} {verb}: {}", c.id, c.status),
+    }
+    Ok(())
+}
+
+/// Runs one subcommand against the store.
+pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
+    let json = global.json;
+    let mut store = open_store(global)?;
+    match command {
+        Command::Init => {
+            if json {
+                print_json(&serde_json::json!({
+                    "path": store.path().display().to_string(),
+                    "schema_version": crate::store::latest_version(),
+                }))?;
+            } else {
+                println!(
+                    "{} is ready (schema version {})",
+                    store.path().display(),
+                    crate::store::latest_version()
+                );
+            }
+        }
+        Command::Operator(cmd) => operator(&mut store, json, cmd)?,
+        Command::Source(cmd) => source(&mut store, json, cmd)?,
+        Command::Weight(cmd) => weight(&mut store, json, cmd)?,
+        Command::Contact(cmd) => contact(&mut store, json, cmd)?,
+        Command::Lead(LeadCmd::List { limit }) => {
+            let leads = store.leads(limit)?;
+            if json {
+                print_json(&leads)?;
+            } else {
+                for l in &leads {
+                    let ids: Vec<String> = [
+                        l.lead
+                            .external_id
+                            .as_ref()
+                            .map(|x| format!("external_id {x}")),
+                        l.lead.phone.as_ref().map(|x| format!("phone {x}")),
+                        l.lead.email.as_ref().map(|x| format!("email {x}")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    println!(
+                        "lead #{} {} ({}), {} contact(s)",
+                        l.lead.id,
+                        l.lead.name.as_deref().unwrap_or("(no name)"),
+                        ids.join(", "),
+                        l.contacts.len()
+                    );
+                    for c in &l.contacts {
+                        println!(
+                            "    #{:<6} {}  {:<14} {:<8} {}",
+                            c.id,
+                            local_time(c.created_at),
+                            c.source,
+                            c.status.as_str(),
+                            c.operator.as_deref().unwrap_or("—")
+                        );
+                    }
+                }
+            }
+        }
+        Command::Stats => {
+            let stats = store.stats()?;
+            if json {
+                print_json(&stats)?;
+            } else {
+                for s in &stats {
+                    println!(
+                        "{} ({}): {} contacts, {} routed, {} waiting",
+                        s.source, s.strategy, s.total, s.routed, s.waiting
+                    );
+                    let mut t = Table::new(&[
+                        ("  operator", Align::Left),
+                        ("weight", Align::Right),
+                        ("configured", Align::Right),
+                        ("actual", Align::Right),
+                        ("share", Align::Right),
+                    ]);
+                    for o in &s.operators {
+                        t.row(vec![
+                            format!("  {}", o.operator),
+                            o.weight.to_string(),
+                            format!("{:.1}%", o.configured_share * 100.0),
+                            o.count.to_string(),
+                            format!("{:.1}%", o.actual_share * 100.0),
+                        ]);
+                    }
+                    print!("{}", t.render());
+                    println!();
+                }
+            }
+        }
+        Command::Ingest { file, batch } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let report = match file {
+                Some(path) if path.as_os_str() != "-" => {
+                    let f = std::fs::File::open(&path).map_err(|e| {
+                        CliError::Io(format!("cannot open {}: {e}", path.display()))
+                    })?;
+                    ingest::run(
+                        &mut store,
+                        BufReader::with_capacity(1 << 16, f),
+                        &mut out,
+                        batch as usize,
+                    )?
+                }
+                _ => ingest::run(
+                    &mut store,
+                    BufReader::with_capacity(1 << 16, std::io::stdin()),
+                    &mut out,
+                    batch as usize,
+                )?,
+            };
+            out.flush().map_err(|e| CliError::Io(e.to_string()))?;
+            if report.rejected > 0 {
+                eprintln!(
+                    "ingest: {} accepted, {} rejected",
+                    report.accepted, report.rejected
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Demo { force } => {
+            let summary = crate::demo::load(&mut store, force)?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                println!("{summary}");
+            }
+        }
+        Command::Simulate(args) => {
+            let report = crate::sim::run_headless(&mut store, &args)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{report}");
+            }
+        }
+        Command::Audit { filter, limit } => {
+            let entries = store.audit_log(filter.as_deref(), None, limit)?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                let mut t = Table::new(&[
+                    ("time", Align::Left),
+                    ("actor", Align::Left),
+                    ("action", Align::Left),
+                    ("change", Align::Left),
+                ]);
+                for e in &entries {
+                    t.row(vec![
+                        local_time(e.at),
+                        e.actor.clone(),
+                        match e.entity_id {
+                            Some(id) => format!("{} #{id}", e.action),
+                            None => e.action.clone(),
+                        },
+                        e.summary(),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn operator(store: &mut Store, json: bool, cmd: OperatorCmd) -> Result<(), CliError> {
+    let show = |op: &crate::store::Operator, verb: &str| -> Result<(), CliError> {
+        if json {
+            return print_json(op);
+        }
+        println!(
+            "operator #{} '{}' {verb}: {}, load {}/{}",
+            op.id,
+            op.name,
+            if op.active { "active" } else { "inactive" },
+            op.load,
+            op.max_load
+        );
+        Ok(())
+    };
+    match cmd {
+        OperatorCmd::Add {
+            name,
+            max_load,
+            inactive,
+        } => show(&store.add_operator(&name, max_load, !inactive)?, "added"),
+        OperatorCmd::Set {
+            operator,
+            max_load,
+            active,
+            rename,
+        } => {
+            if max_load.is_none() && active.is_none() && rename.is_none() {
+                return Err(CliError::Usage(
+                    "nothing to change: give --max-load, --active or --rename".into(),
+                ));
+            }
+            let patch = OperatorPatch {
+                name: rename,
+                max_load,
+                active,
+            };
+            show(
+                &store.update_operator(&EntityRef::parse(&operator), &patch)?,
+                "updated",
+            )
+        }
+        OperatorCmd::Delete { operator } => show(
+            &store.delete_operator(&EntityRef::parse(&operator))?,
+            "deleted",
+        ),
+        OperatorCmd::List => {
+            let ops = store.operators()?;
+            if json {
+                return print_json(&ops);
+            }
+            let mut t = Table::new(&[
+                ("id", Align::Right),
+                ("name", Align::Left),
+                ("active", Align::Left),
+                ("load", Align::Right),
+                ("max_load", Align::Right),
+                ("sources", Align::Right),
+                ("today", Align::Right),
+            ]);
+            for o in &ops {
+                t.row(vec![
+                    o.id.to_string(),
+                    o.name.clone(),
+                    if o.active { "yes" } else { "no" }.into(),
+                    o.load.to_string(),
+                    o.max_load.to_string(),
+                    o.sources.to_string(),
+                    o.assigned_today.to_string(),
+                ]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+    }
+}
+
+fn source(store: &mut Store, json: bool, cmd: SourceCmd) -> Result<(), CliError> {
+    let show = |s: &crate::store::Source, verb: &str| -> Result<(), CliError> {
+        if json {
+            return print_json(s);
+        }
+        println!("source #{} '{}' {verb} ({})", s.id, s.name, s.strategy);
+        Ok(())
+    };
+    match cmd {
+        SourceCmd::Add {
+            name,
+            description,
+            strategy,
+        } => {
+            let strategy = parse_strategy(&strategy)?;
+            show(&store.add_source(&name, &description, strategy)?, "added")
+        }
+        SourceCmd::Set {
+            source,
+            description,
+            strategy,
+            rename,
+        } => {
+            if description.is_none() && strategy.is_none() && rename.is_none() {
+                return Err(CliError::Usage(
+                    "nothing to change: give --description, --strategy or --rename".into(),
+                ));
+            }
+            let patch = SourcePatch {
+                name: rename,
+                description,
+                strategy: strategy.as_deref().map(parse_strategy).transpose()?,
+            };
+            show(
+                &store.update_source(&EntityRef::parse(&source), &patch)?,
+                "updated",
+            )
+        }
+        SourceCmd::Delete { source } => {
+            show(&store.delete_source(&EntityRef::parse(&source))?, "deleted")
+        }
+        SourceCmd::List => {
+            let sources = store.sources()?;
+            if json {
+                return print_json(&sources);
+            }
+            let mut t = Table::new(&[
+                ("id", Align::Right),
+                ("name", Align::Left),
+                ("strategy", Align::Left),
+                ("waiting", Align::Right),
+                ("today", Align::Right),
+                ("total", Align::Right),
+                ("description", Align::Left),
+            ]);
+            for s in &sources {
+                t.row(vec![
+                    s.id.to_string(),
+                    s.name.clone(),
+                    s.strategy.to_string(),
+                    s.waiting.to_string(),
+                    s.today.to_string(),
+                    s.total.to_string(),
+                    preview(&s.description, 40),
+                ]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+    }
+}
+
+fn weight(store: &mut Store, json: bool, cmd: WeightCmd) -> Result<(), CliError> {
+    match cmd {
+        WeightCmd::Set {
+            operator,
+            source,
+            weight,
+        } => {
+            let w = store.set_weight(
+                &EntityRef::parse(&operator),
+                &EntityRef::parse(&source),
+                weight,
+            )?;
+            if json {
+                print_json(&w)?;
+            } else {
+                println!("weight {} x {} = {}", w.operator, w.source, w.weight);
+            }
+        }
+        WeightCmd::List => {
+            let ws = store.weights()?;
+            if json {
+                return print_json(&ws);
+            }
+            let mut t = Table::new(&[
+                ("source", Align::Left),
+                ("operator", Align::Left),
+                ("weight", Align::Right),
+            ]);
+            for w in &ws {
+                t.row(vec![
+                    w.source.clone(),
+                    w.operator.clone(),
+                    w.weight.to_string(),
+                ]);
+            }
+            print!("{}", t.render());
+        }
+    }
+    Ok(())
+}
+
+fn contact(store: &mut Store, json: bool, cmd: ContactCmd) -> Result<(), CliError> {
+    match cmd {
+        ContactCmd::Add {
+            source,
+            external_id,
+            phone,
+            email,
+            name,
+            message,
+            idempotency_key,
+        } => {
+            let intake = store.add_contact(&NewContact {
+                source: Some(EntityRef::parse(&source)),
+                external_id,
+                phone,
+                email,
+                name,
+                message,
+                idempotency_key,
+            })?;
+            if json {
+                print_json(&ingest::contact_json(&intake, None))?;
+            } else if intake.duplicate {
+                print_contact(
+                    false,
+                    &intake.contact,
+                    "already exists (same idempotency key)",
+                )?;
+            } else {
+                print_contact(false, &intake.contact, "added")?;
+            }
+        }
+        ContactCmd::List {
+            status,
+            source,
+            operator,
+            limit,
+        } => {
+            let mut filter = FeedFilter {
+                status: status
+                    .as_deref()
+                    .map(|s| s.parse::<ContactStatus>().map_err(StoreError::from))
+                    .transpose()?,
+                ..FeedFilter::default()
+            };
+            if let Some(s) = source {
+                filter.source_id = Some(store.source(&EntityRef::parse(&s))?.id);
+            }
+            if let Some(o) = operator {
+                filter.operator_id = Some(store.operator(&EntityRef::parse(&o))?.id);
+            }
+            let contacts = store.contacts(&filter, None, limit)?;
+            if json {
+                print_json(&contacts)?;
+            } else {
+                print!("{}", contacts_table(&contacts));
+            }
+        }
+        ContactCmd::Assign {
+            id,
+            operator,
+            force,
+            reassign,
+        } => {
+            let expect = if reassign {
+                Expect::Any
+            } else {
+                Expect::Waiting
+            };
+            let c = store.assign_contact(id, &EntityRef::parse(&operator), force, expect)?;
+            print_contact(json, &c, "assigned")?;
+        }
+        ContactCmd::Close { id } => print_contact(json, &store.close_contact(id)?, "closed")?,
+        ContactCmd::Reopen { id } => print_contact(json, &store.reopen_contact(id)?, "reopened")?,
+        ContactCmd::Drain => {
+            let n = store.drain_all()?;
+            if json {
+                print_json(&serde_json::json!({"routed": n}))?;
+            } else {
+                println!("{n} waiting contact(s) routed");
+            }
+        }
+    }
+    Ok(())
+}

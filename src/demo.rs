@@ -1,0 +1,221 @@
+//! Demo data: `assets/demo.toml` (embedded) loaded through the store, with a history
+//! generated through the real intake path so routing, limits and waiting are genuine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DomainError, EntityRef, Strategy};
+use crate::sim::{self, SourceMix, Vocabulary};
+use crate::store::{Store, StoreError, now_ms};
+
+pub const DEMO_TOML: &str = include_str!("../assets/demo.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoData {
+    pub history: History,
+    pub operator: Vec<DemoOperator>,
+    pub source: Vec<DemoSource>,
+    pub names: Names,
+    pub messages: Messages,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub seed: u64,
+    pub contacts: u32,
+    pub hours: u32,
+    pub close_chance: f64,
+    pub repeat: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoOperator {
+    pub name: String,
+    pub max_load: u32,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSource {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Share of the demo's traffic.
+    pub traffic: u64,
+    #[serde(default)]
+    pub weights: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    pub first: Vec<String>,
+    pub last: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Messages {
+    pub texts: Vec<String>,
+}
+
+impl DemoData {
+    pub fn embedded() -> Result<DemoData, DomainError> {
+        toml::from_str(DEMO_TOML).map_err(|e| DomainError::new(format!("assets/demo.toml: {e}")))
+    }
+
+    pub fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            first: self.names.first.clone(),
+            last: self.names.last.clone(),
+            messages: self.messages.texts.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub operators: usize,
+    pub sources: usize,
+    pub contacts: u64,
+    pub active: u64,
+    pub waiting: u64,
+    pub closed: u64,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "demo loaded: {} operators, {} sources, {} contacts ({} active, {} waiting, {} closed)",
+            self.operators, self.sources, self.contacts, self.active, self.waiting, self.closed
+        )
+    }
+}
+
+/// Loads the demo into `store`. Refuses a non-empty file unless `force`.
+pub fn load(store: &mut Store, force: bool) -> Result<DemoSummary, StoreError> {
+    if !force && !store.is_empty()? {
+        return Err(StoreError::Conflict(format!(
+            "{} is not empty; use --force to add the demo data anyway",
+            store.path().display()
+        )));
+    }
+    let data = DemoData::embedded()?;
+    let previous_actor = store.actor().to_string();
+    store.set_actor("demo")?;
+    let result = load_data(store, &data);
+    store.set_clock(None);
+    store.set_actor(&previous_actor)?;
+    result
+}
+
+fn load_data(store: &mut Store, data: &DemoData) -> Result<DemoSummary, StoreError> {
+    let h = &data.history;
+    let start = now_ms() - i64::from(h.hours) * 3_600_000;
+    store.set_clock(Some(start));
+    // Operators are created active so the history can route to them; the inactive
+    // ones are switched off at the end.
+    for op in &data.operator {
+        store.add_operator(&op.name, op.max_load, true)?;
+    }
+    let mut mix = SourceMix {
+        sources: Vec::new(),
+        weights: Vec::new(),
+    };
+    for s in &data.source {
+        let src = store.add_source(&s.name, &s.description, s.strategy)?;
+        mix.sources.push(src.id);
+        mix.weights.push(s.traffic);
+        for (op, w) in &s.weights {
+            store.set_weight(&EntityRef::parse(op), &EntityRef::Id(src.id), *w)?;
+        }
+    }
+    let vocab = data.vocabulary();
+    let mut rng = StdRng::seed_from_u64(h.seed);
+    store.reseed(h.seed);
+    let step = (i64::from(h.hours) * 3_600_000) / i64::from(h.contacts.max(1));
+    let mut open: Vec<i64> = Vec::new();
+    let (mut active, mut waiting, mut closed) = (0u64, 0u64, 0u64);
+    for i in 0..h.contacts {
+        let t = start + i64::from(i) * step;
+        store.set_clock(Some(t));
+        let mut still_open = Vec::with_capacity(open.len());
+        for id in open.drain(..) {
+            if rng.random_bool(h.close_chance) {
+                store.set_clock(Some(t - rng.random_range(0..step.max(1))));
+                store.close_contact(id)?;
+                store.set_clock(Some(t));
+            } else {
+                still_open.push(id);
+            }
+        }
+        open = still_open;
+        let source = mix_draw(&mix, &mut rng);
+        let c = sim::generate(store, &mut rng, &vocab, &source, h.repeat)?;
+        let intake = store.add_contact(&c)?;
+        open.push(intake.contact.id);
+    }
+    store.set_clock(None);
+    for op in data.operator.iter().filter(|o| !o.active) {
+        store.update_operator(
+            &EntityRef::parse(&op.name),
+            &crate::store::OperatorPatch {
+                active: Some(false),
+                ..Default::default()
+            },
+        )?;
+    }
+    for s in store.sources()? {
+        waiting += u64::from(s.waiting);
+    }
+    for o in store.operators()? {
+        active += u64::from(o.load);
+    }
+    let total: u64 = store.sources()?.iter().map(|s| u64::from(s.total)).sum();
+    closed += total - active - waiting;
+    Ok(DemoSummary {
+        operators: data.operator.len(),
+        sources: data.source.len(),
+        contacts: total,
+        active,
+        waiting,
+        closed,
+    })
+}
+
+fn mix_draw(mix: &SourceMix, rng: &mut StdRng) -> EntityRef {
+    use rand::distr::weighted::WeightedIndex;
+    match WeightedIndex::new(&mix.weights) {
+        Ok(d) => EntityRef::Id(mix.sources[rng.sample(&d)]),
+        Err(_) => EntityRef::Id(mix.sources[0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_demo_parses() {
+        let d = DemoData::embedded().unwrap();
+        assert!(d.operator.len() >= 8);
+        assert_eq!(d.source.len(), 4);
+        assert!(d.operator.iter().any(|o| !o.active));
+    }
+}

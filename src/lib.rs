@@ -1,0 +1,9 @@
+//! switchboard: routes customer contacts from sources to operators by per-source weights
+//! and per-operator load limits, on one SQLite file shared by several processes.
+
+pub mod cli;
+pub mod demo;
+pub mod domain;
+pub mod routing;
+pub mod sim;
+pub mod store;

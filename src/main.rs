@@ -1,0 +1,56 @@
+//! Parses the command line and dispatches: a subcommand runs headless, none opens
+//! the TUI.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchboard::cli::{self, CliError, args::Cli};
+
+fn main() -> ExitCode {
+    // Installed before anything else (and before the TUI enters the terminal), so a
+    // panic is reported readably; user mistakes never get here as panics.
+    if let Err(e) = color_eyre::install() {
+        eprintln!("error: {e}");
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("{}", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Some(command) => cli::run(&cli.global, command),
+        None => Err(CliError::Usage(
+            "the TUI is not built yet; run a subcommand (see switchboard --help)".into(),
+        )),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// clap's message without its usage block, on one line.
+fn one_line(rendered: &str) -> String {
+    let head = rendered.split("\n\nUsage:").next().unwrap_or(rendered);
+    let joined: Vec<&str> = head
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    format!("{} (see --help)", joined.join(" "))
+}

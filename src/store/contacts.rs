@@ -1,0 +1,599 @@
+//! Contacts: intake (idempotency, lead matching, routing) in one IMMEDIATE
+//! transaction per contact or per batch, the backlog drain, manual assignment with
+//! compare-and-set, close and reopen, and the keyset-paged feed.
+
+use rusqlite::{
+    OptionalExtension, Transaction, params, params_from_iter, types::Value as SqlValue,
+};
+use serde_json::json;
+
+use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, contact_from_row};
+use super::{AUTO, Ctx, Result, Store, StoreError, audit, leads, operators, sources};
+use crate::domain::{
+    ContactStatus, DomainError, EntityRef, LeadIdentity, Strategy, validate_idempotency_key,
+    validate_message,
+};
+use crate::routing::{self, Candidate};
+
+/// An incoming contact as received: raw fields, validated by the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewContact {
+    pub source: Option<EntityRef>,
+    pub external_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub message: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// What intake did with one contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    pub contact: Contact,
+    /// The idempotency key was seen before: this is the original contact, nothing new
+    /// was stored.
+    pub duplicate: bool,
+}
+
+/// What the person assigning believes the contact's state is (compare-and-set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Still waiting: assign only if nobody took it meanwhile.
+    Waiting,
+    /// Held by this operator: reassign only if it still is.
+    Operator(i64),
+    /// Waiting or held by anyone: an explicit reassignment.
+    Any,
+}
+
+/// Which contacts a list or the feed shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedFilter {
+    pub status: Option<ContactStatus>,
+    pub source_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    /// Case-insensitive text in the lead's name, external id, phone, email or the message.
+    pub text: Option<String>,
+}
+
+impl FeedFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == FeedFilter::default()
+    }
+
+    /// WHERE clause (without `WHERE`) and its parameters. Only present conditions are
+    /// written, so SQLite can pick the matching index.
+    fn clause(&self) -> (String, Vec<SqlValue>) {
+        let mut parts = Vec::new();
+        let mut values = Vec::new();
+        if let Some(s) = self.status {
+            parts.push("c.status = ?".to_string());
+            values.push(SqlValue::Text(s.as_str().into()));
+        }
+        if let Some(id) = self.source_id {
+            parts.push("c.source_id = ?".to_string());
+            values.push(SqlValue::Integer(id));
+        }
+        if let Some(id) = self.operator_id {
+            parts.push("c.operator_id = ?".to_string());
+            values.push(SqlValue::Integer(id));
+        }
+        if let Some(t) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let pattern = format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            parts.push(
+                "(l.name LIKE ? ESCAPE '\\' OR l.external_id LIKE ? ESCAPE '\\' OR l.phone LIKE ? ESCAPE '\\' \
+                 OR l.email LIKE ? ESCAPE '\\' OR c.message LIKE ? ESCAPE '\\')"
+                    .to_string(),
+            );
+            for _ in 0..5 {
+                values.push(SqlValue::Text(pattern.clone()));
+            }
+        }
+        if parts.is_empty() {
+            ("1".to_string(), values)
+        } else {
+            (parts.join(" AND "), values)
+        }
+    }
+}
+
+/// A contact whose fields passed validation.
+struct Valid {
+    source: EntityRef,
+    identity: LeadIdentity,
+    message: String,
+    key: Option<String>,
+}
+
+fn validate(c: &NewContact) -> Result<Valid> {
+    let source = c
+        .source
+        .clone()
+        .ok_or_else(|| DomainError::new("a contact needs a source"))?;
+    let identity = LeadIdentity::parse(
+        c.external_id.as_deref(),
+        c.phone.as_deref(),
+        c.email.as_deref(),
+        c.name.as_deref(),
+    )?;
+    Ok(Valid {
+        source,
+        identity,
+        message: validate_message(c.message.as_deref())?,
+        key: validate_idempotency_key(c.idempotency_key.as_deref())?,
+    })
+}
+
+pub(crate) fn get(tx: &Transaction<'_>, id: i64) -> Result<Contact> {
+    tx.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE c.id = ?1"
+    ))?
+    .query_row([id], contact_from_row)
+    .optional()?
+    .ok_or(StoreError::NotFound {
+        kind: "contact",
+        key: format!("#{id}"),
+    })
+}
+
+/// Eligible operators of a source (active, weight > 0, load < max_load) with names.
+fn eligible(tx: &Transaction<'_>, source_id: i64) -> Result<Vec<(Candidate, String)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT o.id, o.name, w.weight, o.load, o.max_load
+         FROM weight w JOIN operator o ON o.id = w.operator_id
+         WHERE w.source_id = ?1 AND o.active = 1 AND o.load < o.max_load
+         ORDER BY o.id",
+    )?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok((
+            Candidate {
+                operator_id: r.get(0)?,
+                active: true,
+                weight: r.get(2)?,
+                load: r.get(3)?,
+                max_load: r.get(4)?,
+            },
+            r.get::<_, String>(1)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn pick(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    source_id: i64,
+    strategy: Strategy,
+) -> Result<Option<(i64, String)>> {
+    let cands = eligible(tx, source_id)?;
+    let only: Vec<Candidate> = cands.iter().map(|(c, _)| *c).collect();
+    Ok(routing::choose(strategy, &only, ctx.rng)
+        .map(|i| (cands[i].0.operator_id, cands[i].1.clone())))
+}
+
+fn intake_one(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, v: &Valid) -> Result<Intake> {
+    let (source_id, source_name, strategy) = sources::find_brief(tx, &v.source)?;
+    if let Some(key) = &v.key {
+        let seen: Option<i64> = tx
+            .prepare_cached("SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2")?
+            .query_row(params![source_id, key], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = seen {
+            return Ok(Intake {
+                contact: get(tx, id)?,
+                duplicate: true,
+            });
+        }
+    }
+    let lead_id = leads::match_or_create(tx, &v.identity, ctx.now)?;
+    let chosen = pick(tx, ctx, source_id, strategy)?;
+    let (status, operator_id, operator, assigned_at, assigned_by) = match &chosen {
+        Some((id, name)) => (
+            ContactStatus::Active,
+            Some(*id),
+            Some(name.clone()),
+            Some(ctx.now),
+            Some(AUTO),
+        ),
+        None => (ContactStatus::Waiting, None, None, None, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO contact (lead_id, source_id, operator_id, status, message, idempotency_key,
+                              created_at, assigned_at, assigned_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        lead_id,
+        source_id,
+        operator_id,
+        status.as_str(),
+        v.message,
+        v.key,
+        ctx.now,
+        assigned_at,
+        assigned_by
+    ])?;
+    let id = tx.last_insert_rowid();
+    let lead: String = tx
+        .prepare_cached(
+            "SELECT coalesce(name, external_id, phone, email, '?') FROM lead WHERE id = ?1",
+        )?
+        .query_row([lead_id], |r| r.get(0))?;
+    Ok(Intake {
+        contact: Contact {
+            id,
+            lead_id,
+            source_id,
+            source: source_name,
+            operator_id,
+            operator,
+            status,
+            message: v.message.clone(),
+            idempotency_key: v.key.clone(),
+            created_at: ctx.now,
+            assigned_at,
+            closed_at: None,
+            assigned_by: assigned_by.map(str::to_string),
+            lead,
+        },
+        duplicate: false,
+    })
+}
+
+/// Routes the waiting contacts of `source_ids`, oldest first across them, until each
+/// source has no waiting contact or nobody eligible. Returns how many were assigned.
+pub(crate) fn drain(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, source_ids: &[i64]) -> Result<usize> {
+    let next_waiting = |source_id: i64, after: i64| -> Result<Option<i64>> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT id FROM contact WHERE source_id = ?1 AND status = 'waiting' AND id > ?2
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![source_id, after], |r| r.get(0))
+            .optional()?)
+    };
+    let mut ids = source_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    // (source, strategy, oldest waiting contact)
+    let mut heads: Vec<(i64, Strategy, i64)> = Vec::new();
+    for sid in ids {
+        if let Some(head) = next_waiting(sid, 0)? {
+            let (_, _, strategy) = sources::find_brief(tx, &EntityRef::Id(sid))?;
+            heads.push((sid, strategy, head));
+        }
+    }
+    let mut routed = 0;
+    while let Some(i) = (0..heads.len()).min_by_key(|&i| heads[i].2) {
+        let (sid, strategy, contact_id) = heads[i];
+        match pick(tx, ctx, sid, strategy)? {
+            None => {
+                heads.swap_remove(i);
+            }
+            Some((operator_id, _)) => {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE contact SET status = 'active', operator_id = ?1, assigned_at = ?2,
+                                assigned_by = 'auto'
+                         WHERE id = ?3 AND status = 'waiting'",
+                    )?
+                    .execute(params![operator_id, ctx.now, contact_id])?;
+                routed += changed;
+                match next_waiting(sid, contact_id)? {
+                    Some(next) => heads[i].2 = next,
+                    None => {
+                        heads.swap_remove(i);
+                    }
+                }
+            }
+        }
+    }
+    Ok(routed)
+}
+
+fn status_snapshot(c: &Contact) -> serde_json::Value {
+    json!({"status": c.status, "operator": c.operator})
+}
+
+impl Store {
+    /// Takes in one contact: idempotency check, lead matching and routing, in one
+    /// IMMEDIATE transaction.
+    pub fn add_contact(&mut self, c: &NewContact) -> Result<Intake> {
+        let v = validate(c)?;
+        self.write(|tx, ctx| intake_one(tx, ctx, &v))
+    }
+
+    /// Takes in a batch in one transaction. A contact that fails validation or names
+    /// an unknown source gets its own error; the others go through.
+    pub fn add_contacts(&mut self, batch: &[NewContact]) -> Result<Vec<Result<Intake>>> {
+        let valid: Vec<Result<Valid>> = batch.iter().map(validate).collect();
+        self.write(|tx, ctx| {
+            let mut out = Vec::with_capacity(valid.len());
+            for v in &valid {
+                out.push(match v {
+                    Err(e) => Err(StoreError::Invalid(DomainError::new(e.to_string()))),
+                    Ok(v) => match intake_one(tx, ctx, v) {
+                        Ok(i) => Ok(i),
+                        Err(e @ StoreError::NotFound { .. }) => Err(e),
+                        Err(e) => return Err(e),
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn contact(&mut self, id: i64) -> Result<Contact> {
+        self.read(|tx| get(tx, id))
+    }
+
+    /// Assigns (or reassigns) a contact by hand. An inactive or full operator needs
+    /// `force`. Compare-and-set on `expect`: if another supervisor moved the contact
+    /// first, the error names the operator it went to.
+    pub fn assign_contact(
+        &mut self,
+        contact_id: i64,
+        operator: &EntityRef,
+        force: bool,
+        expect: Expect,
+    ) -> Result<Contact> {
+        self.write(|tx, ctx| {
+            let before = get(tx, contact_id)?;
+            if before.status == ContactStatus::Closed {
+                return Err(StoreError::Conflict(format!(
+                    "contact #{contact_id} is closed; reopen it first"
+                )));
+            }
+            let held_by = || StoreError::AlreadyAssigned {
+                contact: contact_id,
+                operator: before.operator.clone().unwrap_or_else(|| "nobody".into()),
+            };
+            match expect {
+                Expect::Waiting if before.status != ContactStatus::Waiting => return Err(held_by()),
+                Expect::Operator(id) if before.operator_id != Some(id) => {
+                    return Err(if before.status == ContactStatus::Waiting {
+                        StoreError::Conflict(format!(
+                            "contact #{contact_id} was unassigned meanwhile and is waiting again"
+                        ))
+                    } else {
+                        held_by()
+                    });
+                }
+                _ => {}
+            }
+            let op = operators::find(tx, operator)?;
+            if before.operator_id == Some(op.id) {
+                return Err(held_by());
+            }
+            if !force && !op.active {
+                return Err(StoreError::Conflict(format!(
+                    "operator '{}' is inactive; assigning to it needs force",
+                    op.name
+                )));
+            }
+            if !force && op.is_full() {
+                return Err(StoreError::Conflict(format!(
+                    "operator '{}' is full ({}/{}); assigning to it needs force",
+                    op.name, op.load, op.max_load
+                )));
+            }
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE contact SET operator_id = ?1, status = 'active', assigned_at = ?2, assigned_by = ?3
+                     WHERE id = ?4 AND status = ?5 AND operator_id IS ?6",
+                )?
+                .execute(params![
+                    op.id,
+                    ctx.now,
+                    ctx.actor,
+                    contact_id,
+                    before.status.as_str(),
+                    before.operator_id
+                ])?;
+            if changed != 1 {
+                return Err(held_by());
+            }
+            let after = get(tx, contact_id)?;
+            let action = if before.status == ContactStatus::Waiting {
+                "contact.assign"
+            } else {
+                "contact.reassign"
+            };
+            audit::record(
+                tx,
+                ctx,
+                action,
+                "contact",
+                Some(contact_id),
+                Some(status_snapshot(&before)),
+                Some(status_snapshot(&after)),
+            )?;
+            if let (ContactStatus::Active, Some(prev)) = (before.status, before.operator_id) {
+                let sources = operators::weighted_sources(tx, prev)?;
+                drain(tx, ctx, &sources)?;
+            }
+            get(tx, contact_id)
+        })
+    }
+
+    /// Closes a waiting or active contact; its operator's freed slot drains waiting
+    /// contacts in the same transaction.
+    pub fn close_contact(&mut self, contact_id: i64) -> Result<Contact> {
+        self.write(|tx, ctx| {
+            let before = get(tx, contact_id)?;
+            if !before.status.can_close() {
+                return Err(StoreError::Conflict(format!(
+                    "contact #{contact_id} is already closed"
+                )));
+            }
+            tx.prepare_cached(
+                "UPDATE contact SET status = 'closed', closed_at = ?1 WHERE id = ?2 AND status <> 'closed'",
+            )?
+            .execute(params![ctx.now, contact_id])?;
+            let after = get(tx, contact_id)?;
+            audit::record(
+                tx,
+                ctx,
+                "contact.close",
+                "contact",
+                Some(contact_id),
+                Some(status_snapshot(&before)),
+                Some(status_snapshot(&after)),
+            )?;
+            if let (ContactStatus::Active, Some(op)) = (before.status, before.operator_id) {
+                let sources = operators::weighted_sources(tx, op)?;
+                drain(tx, ctx, &sources)?;
+            }
+            Ok(after)
+        })
+    }
+
+    /// Reopens a closed contact: active with its operator, or waiting (and routed if
+    /// someone can take it) if it never had one.
+    pub fn reopen_contact(&mut self, contact_id: i64) -> Result<Contact> {
+        self.write(|tx, ctx| {
+            let before = get(tx, contact_id)?;
+            if !before.status.can_reopen() {
+                return Err(StoreError::Conflict(format!(
+                    "contact #{contact_id} is {}, not closed",
+                    before.status
+                )));
+            }
+            let status = if before.operator_id.is_some() { "active" } else { "waiting" };
+            tx.prepare_cached(
+                "UPDATE contact SET status = ?1, closed_at = NULL WHERE id = ?2 AND status = 'closed'",
+            )?
+            .execute(params![status, contact_id])?;
+            let reopened = get(tx, contact_id)?;
+            audit::record(
+                tx,
+                ctx,
+                "contact.reopen",
+                "contact",
+                Some(contact_id),
+                Some(status_snapshot(&before)),
+                Some(status_snapshot(&reopened)),
+            )?;
+            if reopened.status == ContactStatus::Waiting {
+                drain(tx, ctx, &[reopened.source_id])?;
+            }
+            get(tx, contact_id)
+        })
+    }
+
+    /// Routes the waiting backlog of every source now. Returns how many were assigned.
+    pub fn drain_all(&mut self) -> Result<usize> {
+        self.write(|tx, ctx| {
+            let ids: Vec<i64> = tx
+                .prepare_cached("SELECT DISTINCT source_id FROM contact WHERE status = 'waiting'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let routed = drain(tx, ctx, &ids)?;
+            if routed > 0 {
+                audit::record(
+                    tx,
+                    ctx,
+                    "backlog.drain",
+                    "contact",
+                    None,
+                    None,
+                    Some(json!({"routed": routed})),
+                )?;
+            }
+            Ok(routed)
+        })
+    }
+
+    /// Contacts matching `filter`, newest first, with ids below `before_id` (keyset
+    /// paging: no OFFSET, so any page costs the same).
+    pub fn contacts(
+        &mut self,
+        filter: &FeedFilter,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Contact>> {
+        let (clause, mut values) = filter.clause();
+        values.push(SqlValue::Integer(before_id.unwrap_or(i64::MAX)));
+        values.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id < ? ORDER BY c.id DESC LIMIT ?"
+        );
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(values), contact_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Contacts matching `filter`, newest first, with ids above `after_id`, at most
+    /// `limit` (the rows above a scrolled feed).
+    pub fn contacts_after(
+        &mut self,
+        filter: &FeedFilter,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Contact>> {
+        let (clause, mut values) = filter.clause();
+        values.push(SqlValue::Integer(after_id));
+        values.push(SqlValue::Integer(limit as i64));
+        let sql = format!(
+            "SELECT * FROM (SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id > ?
+             ORDER BY c.id ASC LIMIT ?) ORDER BY 1 DESC"
+        );
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(values), contact_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// How many contacts matching `filter` have ids above `after_id`, counting at most
+    /// `cap` (the feed's "N new").
+    pub fn count_newer(&mut self, filter: &FeedFilter, after_id: i64, cap: usize) -> Result<usize> {
+        let (clause, mut values) = filter.clause();
+        values.push(SqlValue::Integer(after_id));
+        values.push(SqlValue::Integer(cap as i64));
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {CONTACT_FROM} WHERE {clause} AND c.id > ? LIMIT ?)"
+        );
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(values), |r| r.get::<_, i64>(0))?
+                as usize)
+        })
+    }
+
+    /// Contacts waiting for an operator, across sources.
+    pub fn waiting_count(&mut self) -> Result<u32> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT count(*) FROM contact WHERE status = 'waiting'")?
+                .query_row([], |r| r.get(0))?)
+        })
+    }
+
+    /// The open (active) contacts of one operator, newest first.
+    pub fn open_contacts(&mut self, operator_id: i64, limit: usize) -> Result<Vec<Contact>> {
+        self.contacts(
+            &FeedFilter {
+                status: Some(ContactStatus::Active),
+                operator_id: Some(operator_id),
+                ..FeedFilter::default()
+            },
+            None,
+            limit,
+        )
+    }
+}

@@ -1,0 +1,190 @@
+//! Leads: matching an incoming identity to a person (external id, then phone, then
+//! email), filling in what a lead lacked, and listing leads with their contacts.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row};
+use super::{Result, Store, StoreError};
+use crate::domain::LeadIdentity;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadWithContacts {
+    #[serde(flatten)]
+    pub lead: Lead,
+    pub contacts: Vec<Contact>,
+}
+
+const LEAD_COLUMNS: &str = "id, external_id, phone, email, name, created_at";
+
+fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
+    Ok(Lead {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        phone: r.get(2)?,
+        email: r.get(3)?,
+        name: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+fn by(tx: &Transaction<'_>, column: &str, value: &str) -> Result<Option<Lead>> {
+    // `column` is one of three constants below, never input.
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM lead WHERE {column} = ?1 ORDER BY id LIMIT 1");
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row([value], lead_from_row)
+        .optional()?)
+}
+
+/// Finds the lead for `identity` or creates it; returns its id.
+///
+/// The first match by external id, then phone, then email wins. A match gets the
+/// identifiers it lacked, unless another lead already has that identifier: two leads
+/// are never merged, and an identifier never comes to name two leads through us.
+pub(crate) fn match_or_create(
+    tx: &Transaction<'_>,
+    identity: &LeadIdentity,
+    now: i64,
+) -> Result<i64> {
+    let mut by_ext = None;
+    let mut by_phone = None;
+    let mut by_email = None;
+    let mut found = None;
+    if let Some(x) = &identity.external_id {
+        by_ext = by(tx, "external_id", x)?;
+        found = by_ext.clone();
+    }
+    if found.is_none()
+        && let Some(p) = &identity.phone
+    {
+        by_phone = by(tx, "phone", p)?;
+        found = by_phone.clone();
+    }
+    if found.is_none()
+        && let Some(e) = &identity.email
+    {
+        by_email = by(tx, "email", e)?;
+        found = by_email.clone();
+    }
+    let Some(lead) = found else {
+        tx.prepare_cached(
+            "INSERT INTO lead (external_id, phone, email, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            identity.external_id,
+            identity.phone,
+            identity.email,
+            identity.name,
+            now
+        ])?;
+        return Ok(tx.last_insert_rowid());
+    };
+
+    // Fill in what the lead lacks, if nobody else holds it.
+    let mut external_id = lead.external_id.clone();
+    if external_id.is_none() && identity.external_id.is_some() && by_ext.is_none() {
+        external_id = identity.external_id.clone();
+    }
+    let mut phone = lead.phone.clone();
+    if phone.is_none()
+        && let Some(p) = &identity.phone
+    {
+        let owner = match &by_phone {
+            Some(l) => Some(l.id),
+            None => by(tx, "phone", p)?.map(|l| l.id),
+        };
+        if owner.is_none() {
+            phone = Some(p.clone());
+        }
+    }
+    let mut email = lead.email.clone();
+    if email.is_none()
+        && let Some(e) = &identity.email
+    {
+        let owner = match &by_email {
+            Some(l) => Some(l.id),
+            None => by(tx, "email", e)?.map(|l| l.id),
+        };
+        if owner.is_none() {
+            email = Some(e.clone());
+        }
+    }
+    let name = lead.name.clone().or_else(|| identity.name.clone());
+    if (&external_id, &phone, &email, &name)
+        != (&lead.external_id, &lead.phone, &lead.email, &lead.name)
+    {
+        tx.prepare_cached(
+            "UPDATE lead SET external_id = ?1, phone = ?2, email = ?3, name = ?4 WHERE id = ?5",
+        )?
+        .execute(params![external_id, phone, email, name, lead.id])?;
+    }
+    Ok(lead.id)
+}
+
+impl Store {
+    /// Leads newest first, each with its contacts (newest first).
+    pub fn leads(&mut self, limit: usize) -> Result<Vec<LeadWithContacts>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {LEAD_COLUMNS} FROM lead ORDER BY id DESC LIMIT ?1"
+            ))?;
+            let leads = stmt
+                .query_map([limit as i64], lead_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            leads
+                .into_iter()
+                .map(|lead| {
+                    let contacts = lead_contacts(tx, lead.id)?;
+                    Ok(LeadWithContacts { lead, contacts })
+                })
+                .collect()
+        })
+    }
+
+    /// A lead picked at random (for the simulator's returning leads), or `None` if
+    /// there are none.
+    pub fn random_lead(&mut self, rng: &mut impl rand::Rng) -> Result<Option<Lead>> {
+        use rand::RngExt;
+        self.read(|tx| {
+            let (lo, hi): (Option<i64>, Option<i64>) =
+                tx.query_row("SELECT min(id), max(id) FROM lead", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Ok(None);
+            };
+            let at = rng.random_range(lo..=hi);
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {LEAD_COLUMNS} FROM lead WHERE id >= ?1 ORDER BY id LIMIT 1"
+                ))?
+                .query_row([at], lead_from_row)
+                .optional()?)
+        })
+    }
+
+    /// One lead with every contact it made, across sources.
+    pub fn lead(&mut self, id: i64) -> Result<LeadWithContacts> {
+        self.read(|tx| {
+            let lead = tx
+                .prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM lead WHERE id = ?1"))?
+                .query_row([id], lead_from_row)
+                .optional()?
+                .ok_or(StoreError::NotFound {
+                    kind: "lead",
+                    key: format!("#{id}"),
+                })?;
+            let contacts = lead_contacts(tx, id)?;
+            Ok(LeadWithContacts { lead, contacts })
+        })
+    }
+}
+
+fn lead_contacts(tx: &Transaction<'_>, lead_id: i64) -> Result<Vec<Contact>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE c.lead_id = ?1 ORDER BY c.id DESC"
+    ))?;
+    let rows = stmt.query_map([lead_id], contact_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

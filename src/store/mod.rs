@@ -1,0 +1,367 @@
+//! Everything that touches SQLite: opening a file (pragmas, checks, migrations), one
+//! module per aggregate, the write-transaction helper with its busy retry, and the
+//! change watcher. Every front end (CLI, TUI, simulator) calls these functions.
+
+mod audit;
+mod contacts;
+mod leads;
+mod models;
+mod operators;
+mod schema;
+mod sources;
+mod stats;
+mod watch;
+mod weights;
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::domain::DomainError;
+
+pub use audit::AuditEntry;
+pub use contacts::{Expect, FeedFilter, Intake, NewContact};
+pub use leads::LeadWithContacts;
+pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
+pub use schema::latest_version;
+pub use stats::{OperatorShare, SourceStats};
+pub use watch::ChangeWatcher;
+
+/// Reserved `assigned_by` value of automatic routing.
+pub const AUTO: &str = "auto";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Invalid(#[from] DomainError),
+    #[error("{kind} {key} not found")]
+    NotFound { kind: &'static str, key: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("contact #{contact} was already assigned to {operator}")]
+    AlreadyAssigned { contact: i64, operator: String },
+    #[error("refusing {path}: {why}; the file was left untouched")]
+    NotADatabase { path: String, why: String },
+    #[error(
+        "refusing {path}: it was written by a newer switchboard (schema version {found}, this build knows up to {known}); the file was left untouched"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "the database stayed locked by other processes for {0:?}; nothing was changed, try again"
+    )]
+    Busy(Duration),
+    #[error("{0}")]
+    Io(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// synchronous=FULL: an acknowledged contact survives a power cut.
+    #[default]
+    Full,
+    /// synchronous=NORMAL: faster; a power cut may lose the last commits (never corrupts).
+    Normal,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub durability: Durability,
+    /// Seed for the routing RNG; `None` seeds from the OS.
+    pub seed: Option<u64>,
+    /// Who is making changes (audit log, manual assignments).
+    pub actor: Option<String>,
+}
+
+impl OpenOptions {
+    /// Reads `SWITCHBOARD_SEED` and `SWITCHBOARD_SYNCHRONOUS` (FULL or NORMAL).
+    pub fn from_env() -> Result<OpenOptions> {
+        let seed = match std::env::var("SWITCHBOARD_SEED") {
+            Ok(s) => Some(s.trim().parse::<u64>().map_err(|_| {
+                DomainError::new(format!("SWITCHBOARD_SEED='{s}' is not a whole number"))
+            })?),
+            Err(_) => None,
+        };
+        let durability = match std::env::var("SWITCHBOARD_SYNCHRONOUS") {
+            Ok(s) => match s.trim().to_ascii_uppercase().as_str() {
+                "FULL" | "" => Durability::Full,
+                "NORMAL" => Durability::Normal,
+                _ => {
+                    return Err(DomainError::new(format!(
+                        "SWITCHBOARD_SYNCHRONOUS='{s}': expected FULL or NORMAL"
+                    ))
+                    .into());
+                }
+            },
+            Err(_) => Durability::Full,
+        };
+        Ok(OpenOptions {
+            durability,
+            seed,
+            actor: None,
+        })
+    }
+}
+
+/// What a write closure gets besides the transaction.
+pub(crate) struct Ctx<'a> {
+    pub rng: &'a mut StdRng,
+    pub actor: &'a str,
+    pub now: i64,
+}
+
+/// One connection to a switchboard file.
+pub struct Store {
+    conn: Connection,
+    rng: StdRng,
+    actor: String,
+    path: PathBuf,
+    /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
+    clock: Option<i64>,
+}
+
+/// How long the busy handler waits inside one attempt.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write keeps retrying before it reports [`StoreError::Busy`].
+const BUSY_DEADLINE: Duration = Duration::from_secs(60);
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn is_busy_store(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sqlite(e) if is_busy(e))
+}
+
+pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode needs a lock of its own; retry like any write.
+    let deadline = Instant::now() + BUSY_DEADLINE;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;"
+    ))?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates a switchboard file.
+    pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        schema::check_file_header(&path)?;
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
+        // A damaged file can pass the header check; SQLite's own verdict is final.
+        if let Err(e) = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+            if matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase)) {
+                return Err(StoreError::NotADatabase {
+                    path: path.display().to_string(),
+                    why: "it is not a SQLite database".into(),
+                });
+            }
+            return Err(e.into());
+        }
+        schema::check_schema(&conn, &path)?;
+        configure(&conn, options.durability)?;
+        Self::migrate(&mut conn, &path)?;
+        let rng = match options.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => rand::make_rng::<StdRng>(),
+        };
+        let actor = options.actor.unwrap_or_else(default_actor);
+        Ok(Store {
+            conn,
+            rng,
+            actor,
+            path,
+            clock: None,
+        })
+    }
+
+    /// Migrations run in one IMMEDIATE transaction. Two processes may both see an old
+    /// version; the loser's transaction fails and rolls back, and it then re-reads the
+    /// version, which the winner has brought to the latest.
+    fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        let migrations = schema::migrations();
+        let deadline = Instant::now() + BUSY_DEADLINE;
+        loop {
+            let version = schema::check_schema(conn, path)?;
+            if version == latest_version() {
+                break;
+            }
+            match migrations.to_latest(conn) {
+                Ok(()) => break,
+                Err(e) => {
+                    let now_version = schema::check_schema(conn, path)?;
+                    if now_version == latest_version() {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        return Err(StoreError::Migration(e.to_string()));
+                    }
+                    if !matches!(&e, rusqlite_migration::Error::RusqliteError { err, .. } if is_busy(err))
+                    {
+                        return Err(StoreError::Migration(e.to_string()));
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        conn.set_transaction_behavior(TransactionBehavior::Deferred);
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Sets who makes the following changes. `auto` is reserved for routing.
+    pub fn set_actor(&mut self, actor: &str) -> Result<()> {
+        let a = actor.trim();
+        if a.is_empty() {
+            return Err(DomainError::new("actor name must not be empty").into());
+        }
+        if a.eq_ignore_ascii_case(AUTO) {
+            return Err(
+                DomainError::new("actor name 'auto' is reserved for automatic routing").into(),
+            );
+        }
+        self.actor = a.to_string();
+        Ok(())
+    }
+
+    /// Fixes the time writes record (`None`: the real clock). For loading history.
+    pub fn set_clock(&mut self, now_ms: Option<i64>) {
+        self.clock = now_ms;
+    }
+
+    /// Re-seeds the routing RNG (tests, `SWITCHBOARD_SEED`).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(seed);
+    }
+
+    /// A watcher on its own connection that tells when any process committed a change.
+    pub fn watcher(&self) -> Result<ChangeWatcher> {
+        ChangeWatcher::open(&self.path)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, retrying the whole of it while the file
+    /// is locked by another process, up to [`BUSY_DEADLINE`].
+    pub(crate) fn write<T>(
+        &mut self,
+        mut f: impl FnMut(&Transaction<'_>, &mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(2);
+        loop {
+            let attempt = (|| {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut ctx = Ctx {
+                    rng: &mut self.rng,
+                    actor: &self.actor,
+                    now: self.clock.unwrap_or_else(now_ms),
+                };
+                let value = f(&tx, &mut ctx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            match attempt {
+                Err(e) if is_busy_store(&e) => {
+                    if started.elapsed() > BUSY_DEADLINE {
+                        return Err(StoreError::Busy(started.elapsed()));
+                    }
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs read-only `f` in one short read transaction (a consistent snapshot).
+    pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx)?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    /// Raw connection, for benchmarks that compare against plain inserts.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Whether the file holds no operators, sources or contacts.
+    pub fn is_empty(&mut self) -> Result<bool> {
+        self.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM operator) AND NOT EXISTS (SELECT 1 FROM source)
+                    AND NOT EXISTS (SELECT 1 FROM contact)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+/// `$USER`, else `$USERNAME`, else "supervisor".
+pub fn default_actor() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case(AUTO))
+        .unwrap_or_else(|| "supervisor".to_string())
+}

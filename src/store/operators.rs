@@ -1,0 +1,202 @@
+//! Operators: create, edit, delete, list. Raising capacity drains waiting contacts in
+//! the same transaction.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use super::models::Operator;
+use super::{Ctx, OperatorPatch, Result, Store, StoreError, audit, contacts};
+use crate::domain::{DomainError, EntityRef, validate_entity_name};
+
+/// Largest max_load accepted.
+pub const MAX_MAX_LOAD: u32 = 100_000;
+
+pub(crate) fn local_midnight_ms() -> i64 {
+    use chrono::{Local, TimeZone};
+    let today = Local::now().date_naive();
+    today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| Local.from_local_datetime(&t).earliest())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(0)
+}
+
+const OPERATOR_SELECT: &str = "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
+        (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
+        (SELECT count(*) FROM contact c WHERE c.operator_id = o.id AND c.assigned_at >= ?1)
+     FROM operator o";
+
+fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
+    Ok(Operator {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        active: r.get(2)?,
+        max_load: r.get(3)?,
+        load: r.get(4)?,
+        created_at: r.get(5)?,
+        sources: r.get(6)?,
+        assigned_today: r.get(7)?,
+    })
+}
+
+pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Operator> {
+    let today = local_midnight_ms();
+    let found = match r {
+        EntityRef::Id(id) => tx
+            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.id = ?2"))?
+            .query_row(params![today, id], operator_from_row)
+            .optional()?,
+        EntityRef::Name(name) => tx
+            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.name = ?2"))?
+            .query_row(params![today, name], operator_from_row)
+            .optional()?,
+    };
+    found.ok_or_else(|| StoreError::NotFound {
+        kind: "operator",
+        key: r.to_string(),
+    })
+}
+
+fn check_max_load(max_load: u32) -> Result<()> {
+    if max_load > MAX_MAX_LOAD {
+        return Err(DomainError::new(format!("max load must be at most {MAX_MAX_LOAD}")).into());
+    }
+    Ok(())
+}
+
+fn name_taken(tx: &Transaction<'_>, name: &str, except: Option<i64>) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM operator WHERE name = ?1")?
+        .query_row([name], |r| r.get::<_, i64>(0))
+        .optional()?
+        .is_some_and(|id| Some(id) != except))
+}
+
+fn snapshot(op: &Operator) -> serde_json::Value {
+    json!({"name": op.name, "active": op.active, "max_load": op.max_load})
+}
+
+/// Sources in which the operator takes traffic: where its freed capacity can drain.
+pub(crate) fn weighted_sources(tx: &Transaction<'_>, operator_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = tx.prepare_cached("SELECT source_id FROM weight WHERE operator_id = ?1")?;
+    let ids = stmt
+        .query_map([operator_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(ids)
+}
+
+impl Store {
+    pub fn add_operator(&mut self, name: &str, max_load: u32, active: bool) -> Result<Operator> {
+        let name = validate_entity_name("operator", name)?;
+        check_max_load(max_load)?;
+        self.write(|tx, ctx| {
+            if name_taken(tx, &name, None)? {
+                return Err(StoreError::Conflict(format!(
+                    "an operator named '{name}' already exists"
+                )));
+            }
+            tx.prepare_cached(
+                "INSERT INTO operator (name, active, max_load, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![name, active, max_load, ctx.now])?;
+            let op = find(tx, &EntityRef::Id(tx.last_insert_rowid()))?;
+            audit::record(
+                tx,
+                ctx,
+                "operator.create",
+                "operator",
+                Some(op.id),
+                None,
+                Some(snapshot(&op)),
+            )?;
+            Ok(op)
+        })
+    }
+
+    /// Changes an operator. Activating it or raising its max_load routes waiting
+    /// contacts of its sources in the same transaction.
+    pub fn update_operator(&mut self, r: &EntityRef, patch: &OperatorPatch) -> Result<Operator> {
+        let new_name = patch
+            .name
+            .as_deref()
+            .map(|n| validate_entity_name("operator", n))
+            .transpose()?;
+        if let Some(m) = patch.max_load {
+            check_max_load(m)?;
+        }
+        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch))
+    }
+
+    /// Deletes an operator that holds no open contacts. Its weights go with it; its
+    /// closed contacts stay, without an operator.
+    pub fn delete_operator(&mut self, r: &EntityRef) -> Result<Operator> {
+        self.write(|tx, ctx| {
+            let op = find(tx, r)?;
+            if op.load > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "operator '{}' holds {} open contact(s) and cannot be deleted; deactivate it instead",
+                    op.name, op.load
+                )));
+            }
+            tx.prepare_cached("DELETE FROM operator WHERE id = ?1")?
+                .execute([op.id])?;
+            audit::record(tx, ctx, "operator.delete", "operator", Some(op.id), Some(snapshot(&op)), None)?;
+            Ok(op)
+        })
+    }
+
+    pub fn operators(&mut self) -> Result<Vec<Operator>> {
+        let today = local_midnight_ms();
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "{OPERATOR_SELECT} ORDER BY o.name COLLATE NOCASE, o.id"
+            ))?;
+            let rows = stmt.query_map([today], operator_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    pub fn operator(&mut self, r: &EntityRef) -> Result<Operator> {
+        self.read(|tx| find(tx, r))
+    }
+}
+
+pub(crate) fn update_operator_tx(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    r: &EntityRef,
+    new_name: Option<&str>,
+    patch: &OperatorPatch,
+) -> Result<Operator> {
+    let before = find(tx, r)?;
+    if let Some(name) = new_name
+        && name_taken(tx, name, Some(before.id))?
+    {
+        return Err(StoreError::Conflict(format!(
+            "an operator named '{name}' already exists"
+        )));
+    }
+    let name = new_name.unwrap_or(&before.name);
+    let active = patch.active.unwrap_or(before.active);
+    let max_load = patch.max_load.unwrap_or(before.max_load);
+    tx.prepare_cached("UPDATE operator SET name = ?1, active = ?2, max_load = ?3 WHERE id = ?4")?
+        .execute(params![name, active, max_load, before.id])?;
+    let gained = (active && !before.active) || (active && max_load > before.max_load);
+    if gained {
+        let sources = weighted_sources(tx, before.id)?;
+        contacts::drain(tx, ctx, &sources)?;
+    }
+    let after = find(tx, &EntityRef::Id(before.id))?;
+    if snapshot(&before) != snapshot(&after) {
+        audit::record(
+            tx,
+            ctx,
+            "operator.update",
+            "operator",
+            Some(before.id),
+            Some(snapshot(&before)),
+            Some(snapshot(&after)),
+        )?;
+    }
+    Ok(after)
+}

@@ -1,0 +1,209 @@
+//! The schema, as one ordered list of migrations (a later change is a new entry, never
+//! an edit), and the checks that refuse files switchboard must not touch.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{M, Migrations};
+
+use super::StoreError;
+
+const V1: &str = r#"
+CREATE TABLE operator (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    max_load    INTEGER NOT NULL CHECK (max_load >= 0),
+    -- Open contacts held now, kept by the triggers below, so a load is read, never
+    -- counted from history.
+    load        INTEGER NOT NULL DEFAULT 0 CHECK (load >= 0),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE source (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    description TEXT NOT NULL DEFAULT '',
+    strategy    TEXT NOT NULL DEFAULT 'weighted' CHECK (strategy IN ('weighted', 'capacity')),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE weight (
+    operator_id INTEGER NOT NULL REFERENCES operator(id) ON DELETE CASCADE,
+    source_id   INTEGER NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+    weight      INTEGER NOT NULL CHECK (weight > 0),
+    PRIMARY KEY (operator_id, source_id)
+) WITHOUT ROWID;
+CREATE INDEX weight_by_source ON weight(source_id, operator_id, weight);
+
+CREATE TABLE lead (
+    id          INTEGER PRIMARY KEY,
+    external_id TEXT UNIQUE,
+    phone       TEXT,
+    email       TEXT,
+    name        TEXT,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX lead_by_phone ON lead(phone) WHERE phone IS NOT NULL;
+CREATE INDEX lead_by_email ON lead(email) WHERE email IS NOT NULL;
+
+CREATE TABLE contact (
+    id              INTEGER PRIMARY KEY,
+    lead_id         INTEGER NOT NULL REFERENCES lead(id),
+    source_id       INTEGER NOT NULL REFERENCES source(id),
+    operator_id     INTEGER REFERENCES operator(id) ON DELETE SET NULL,
+    status          TEXT NOT NULL CHECK (status IN ('waiting', 'active', 'closed')),
+    message         TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT,
+    created_at      INTEGER NOT NULL,
+    assigned_at     INTEGER,
+    closed_at       INTEGER,
+    assigned_by     TEXT,
+    CHECK (status <> 'waiting' OR operator_id IS NULL),
+    CHECK (status <> 'active' OR operator_id IS NOT NULL)
+);
+CREATE UNIQUE INDEX contact_idempotency ON contact(source_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX contact_by_source ON contact(source_id, id);
+CREATE INDEX contact_by_operator ON contact(operator_id, id);
+CREATE INDEX contact_by_lead ON contact(lead_id, id);
+CREATE INDEX contact_waiting ON contact(source_id, id) WHERE status = 'waiting';
+CREATE INDEX contact_open ON contact(operator_id, id) WHERE status = 'active';
+CREATE INDEX contact_by_created ON contact(created_at);
+CREATE INDEX contact_by_assigned ON contact(assigned_at) WHERE assigned_at IS NOT NULL;
+
+-- operator.load follows every change of a contact's status or operator. Automatic
+-- routing (assigned_by = 'auto') must never push an operator past max_load or give
+-- to an inactive one: the RAISE is the database's own backstop behind the router.
+CREATE TRIGGER contact_insert_load AFTER INSERT ON contact
+WHEN NEW.status = 'active'
+BEGIN
+    UPDATE operator SET load = load + 1 WHERE id = NEW.operator_id;
+    SELECT RAISE(ABORT, 'automatic routing would exceed max_load')
+    FROM operator
+    WHERE id = NEW.operator_id AND NEW.assigned_by = 'auto'
+      AND (load > max_load OR active = 0);
+END;
+
+CREATE TRIGGER contact_update_load AFTER UPDATE OF status, operator_id ON contact
+BEGIN
+    UPDATE operator SET load = load - 1
+    WHERE OLD.status = 'active' AND id = OLD.operator_id;
+    UPDATE operator SET load = load + 1
+    WHERE NEW.status = 'active' AND id = NEW.operator_id;
+    SELECT RAISE(ABORT, 'automatic routing would exceed max_load')
+    FROM operator
+    WHERE NEW.status = 'active' AND OLD.status = 'waiting' AND NEW.assigned_by = 'auto'
+      AND id = NEW.operator_id AND (load > max_load OR active = 0);
+END;
+
+CREATE TRIGGER contact_delete_load AFTER DELETE ON contact
+WHEN OLD.status = 'active'
+BEGIN
+    UPDATE operator SET load = load - 1 WHERE id = OLD.operator_id;
+END;
+
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    entity      TEXT NOT NULL,
+    entity_id   INTEGER,
+    before      TEXT,
+    after       TEXT
+);
+CREATE INDEX audit_by_time ON audit(at);
+"#;
+
+/// Tables of schema version 1; a file holding other tables is somebody else's.
+const OWN_TABLES: &[&str] = &["operator", "source", "weight", "lead", "contact", "audit"];
+
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+/// Schema version this build writes.
+pub fn latest_version() -> i64 {
+    1
+}
+
+/// Refuses, before SQLite opens it, a file that exists and is not a SQLite database.
+pub(crate) fn check_file_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Io(format!(
+                "cannot open {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    if file
+        .metadata()
+        .map_err(|e| StoreError::Io(format!("cannot read {}: {e}", path.display())))?
+        .is_dir()
+    {
+        return Err(StoreError::NotADatabase {
+            path: path.display().to_string(),
+            why: "it is a directory".into(),
+        });
+    }
+    let mut header = [0u8; 16];
+    let n = file
+        .read(&mut header)
+        .map_err(|e| StoreError::Io(format!("cannot read {}: {e}", path.display())))?;
+    if n == 0 {
+        return Ok(()); // an empty file is a new database
+    }
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(StoreError::NotADatabase {
+            path: path.display().to_string(),
+            why: "it is not a SQLite database".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the version and the tables before migrating: a newer schema or somebody
+/// else's database is refused and left as it is.
+pub(crate) fn check_schema(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > latest_version() {
+        return Err(StoreError::NewerSchema {
+            path: path.display().to_string(),
+            found: version,
+            known: latest_version(),
+        });
+    }
+    if version == 0 {
+        let foreign: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(table) = foreign.filter(|t| !OWN_TABLES.contains(&t.as_str())) {
+            return Err(StoreError::NotADatabase {
+                path: path.display().to_string(),
+                why: format!(
+                    "it is a SQLite database of another program (it has a table '{table}')"
+                ),
+            });
+        }
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}

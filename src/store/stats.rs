@@ -1,0 +1,159 @@
+//! Distribution statistics: per source and operator, the configured weight and share
+//! against the actual count and share of routed contacts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::models::parse_strategy;
+use super::{Result, Store};
+use crate::domain::Strategy;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorShare {
+    pub operator_id: i64,
+    pub operator: String,
+    pub weight: u32,
+    /// weight / sum of the source's weights (0..=1).
+    pub configured_share: f64,
+    /// Contacts of this source that went to this operator.
+    pub count: u64,
+    /// count / contacts of this source that went to any operator (0..=1).
+    pub actual_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceStats {
+    pub source_id: i64,
+    pub source: String,
+    pub strategy: Strategy,
+    pub total: u64,
+    pub routed: u64,
+    pub waiting: u64,
+    pub operators: Vec<OperatorShare>,
+}
+
+impl Store {
+    /// Statistics of every source over all its contacts.
+    pub fn stats(&mut self) -> Result<Vec<SourceStats>> {
+        self.shares_query(None)
+    }
+
+    /// One source's shares over its last `last_routed` routed contacts only (the
+    /// Sources tab chart).
+    pub fn recent_shares(
+        &mut self,
+        source_id: i64,
+        last_routed: usize,
+    ) -> Result<Option<SourceStats>> {
+        Ok(self
+            .shares_query(Some((source_id, last_routed)))?
+            .into_iter()
+            .next())
+    }
+
+    fn shares_query(&mut self, recent: Option<(i64, usize)>) -> Result<Vec<SourceStats>> {
+        self.read(|tx| {
+            let mut sources: BTreeMap<i64, SourceStats> = BTreeMap::new();
+            let mut stmt = tx.prepare_cached(
+                "SELECT s.id, s.name, s.strategy,
+                        (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.status = 'waiting')
+                 FROM source s WHERE ?1 IS NULL OR s.id = ?1 ORDER BY s.name COLLATE NOCASE",
+            )?;
+            let mut order = Vec::new();
+            let rows = stmt.query_map([recent.map(|r| r.0)], |r| {
+                Ok(SourceStats {
+                    source_id: r.get(0)?,
+                    source: r.get(1)?,
+                    strategy: parse_strategy(2, r.get(2)?)?,
+                    total: 0,
+                    routed: 0,
+                    waiting: r.get::<_, i64>(3)? as u64,
+                    operators: Vec::new(),
+                })
+            })?;
+            for s in rows {
+                let s = s?;
+                order.push(s.source_id);
+                sources.insert(s.source_id, s);
+            }
+            // Weights of every operator, then actual counts (operators with a count but
+            // no weight any more are listed too).
+            let mut stmt = tx.prepare_cached(
+                "SELECT w.source_id, o.id, o.name, w.weight FROM weight w
+                 JOIN operator o ON o.id = w.operator_id
+                 WHERE ?1 IS NULL OR w.source_id = ?1 ORDER BY o.name COLLATE NOCASE",
+            )?;
+            let rows = stmt.query_map([recent.map(|r| r.0)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, u32>(3)?))
+            })?;
+            for row in rows {
+                let (sid, oid, name, weight) = row?;
+                if let Some(s) = sources.get_mut(&sid) {
+                    s.operators.push(OperatorShare {
+                        operator_id: oid,
+                        operator: name,
+                        weight,
+                        configured_share: 0.0,
+                        count: 0,
+                        actual_share: 0.0,
+                    });
+                }
+            }
+            let counts: Vec<(i64, Option<i64>, Option<String>, i64)> = match recent {
+                None => {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT c.source_id, c.operator_id, o.name, count(*) FROM contact c
+                         LEFT JOIN operator o ON o.id = c.operator_id
+                         GROUP BY c.source_id, c.operator_id",
+                    )?;
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                        .collect::<rusqlite::Result<_>>()?
+                }
+                Some((sid, n)) => {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT ?1, t.operator_id, o.name, count(*) FROM
+                           (SELECT operator_id FROM contact WHERE source_id = ?1 AND operator_id IS NOT NULL
+                            ORDER BY id DESC LIMIT ?2) t
+                         LEFT JOIN operator o ON o.id = t.operator_id
+                         GROUP BY t.operator_id",
+                    )?;
+                    stmt.query_map(rusqlite::params![sid, n as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?
+                }
+            };
+            for (sid, oid, name, count) in counts {
+                let count = count as u64;
+                let Some(s) = sources.get_mut(&sid) else { continue };
+                s.total += count;
+                let Some(oid) = oid else { continue };
+                s.routed += count;
+                match s.operators.iter_mut().find(|o| o.operator_id == oid) {
+                    Some(o) => o.count = count,
+                    None => s.operators.push(OperatorShare {
+                        operator_id: oid,
+                        operator: name.unwrap_or_else(|| format!("#{oid}")),
+                        weight: 0,
+                        configured_share: 0.0,
+                        count,
+                        actual_share: 0.0,
+                    }),
+                }
+            }
+            for s in sources.values_mut() {
+                let weights: u64 = s.operators.iter().map(|o| u64::from(o.weight)).sum();
+                for o in &mut s.operators {
+                    o.configured_share = if weights == 0 { 0.0 } else { f64::from(o.weight) / weights as f64 };
+                    o.actual_share = if s.routed == 0 { 0.0 } else { o.count as f64 / s.routed as f64 };
+                }
+                if recent.is_some() {
+                    // `total` above counted only the recent window.
+                    s.total = s.routed;
+                }
+            }
+            Ok(order.into_iter().filter_map(|id| sources.remove(&id)).collect())
+        })
+    }
+}

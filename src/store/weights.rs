@@ -1,0 +1,91 @@
+//! Weights: an operator's share of a source's traffic. 0 removes the row; raising a
+//! weight above 0 drains the source's waiting contacts in the same transaction.
+
+use rusqlite::{OptionalExtension, params};
+use serde_json::json;
+
+use super::models::Weight;
+use super::{Result, Store, audit, contacts, operators, sources};
+use crate::domain::{DomainError, EntityRef};
+
+/// Largest weight accepted.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+impl Store {
+    /// Sets one cell of the matrix and returns the new weight.
+    pub fn set_weight(
+        &mut self,
+        operator: &EntityRef,
+        source: &EntityRef,
+        weight: u32,
+    ) -> Result<Weight> {
+        if weight > MAX_WEIGHT {
+            return Err(
+                DomainError::new(format!("weight must be between 0 and {MAX_WEIGHT}")).into(),
+            );
+        }
+        self.write(|tx, ctx| {
+            let op = operators::find(tx, operator)?;
+            let (source_id, source_name, _) = sources::find_brief(tx, source)?;
+            let before: u32 = tx
+                .prepare_cached(
+                    "SELECT weight FROM weight WHERE operator_id = ?1 AND source_id = ?2",
+                )?
+                .query_row(params![op.id, source_id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if weight == 0 {
+                tx.prepare_cached("DELETE FROM weight WHERE operator_id = ?1 AND source_id = ?2")?
+                    .execute(params![op.id, source_id])?;
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO weight (operator_id, source_id, weight) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (operator_id, source_id) DO UPDATE SET weight = excluded.weight",
+                )?
+                .execute(params![op.id, source_id, weight])?;
+            }
+            if before != weight {
+                audit::record(
+                    tx,
+                    ctx,
+                    "weight.set",
+                    "weight",
+                    None,
+                    Some(json!({"operator": op.name, "source": source_name, "weight": before})),
+                    Some(json!({"operator": op.name, "source": source_name, "weight": weight})),
+                )?;
+            }
+            if before == 0 && weight > 0 {
+                contacts::drain(tx, ctx, &[source_id])?;
+            }
+            Ok(Weight {
+                operator_id: op.id,
+                operator: op.name.clone(),
+                source_id,
+                source: source_name.clone(),
+                weight,
+            })
+        })
+    }
+
+    /// Every non-zero weight, by source then operator name.
+    pub fn weights(&mut self) -> Result<Vec<Weight>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT w.operator_id, o.name, w.source_id, s.name, w.weight
+                 FROM weight w JOIN operator o ON o.id = w.operator_id JOIN source s ON s.id = w.source_id
+                 ORDER BY s.name COLLATE NOCASE, o.name COLLATE NOCASE",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Weight {
+                    operator_id: r.get(0)?,
+                    operator: r.get(1)?,
+                    source_id: r.get(2)?,
+                    source: r.get(3)?,
+                    weight: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
