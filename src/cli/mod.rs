@@ -531,7 +531,17 @@ fn contact(store: &mut Store, json: bool, cmd: ContactCmd) -> Result<(), CliErro
             } else {
                 Expect::Waiting
             };
-            let c = store.assign_contact(id, &EntityRef::parse(&operator), force, expect)?;
+            let c = store
+                .assign_contact(id, &EntityRef::parse(&operator), force, expect)
+                .map_err(|e| match e {
+                    StoreError::Conflict(m) if m.ends_with("needs force") => {
+                        CliError::Usage(format!("{m} (use --force)"))
+                    }
+                    StoreError::AlreadyAssigned { contact, operator } if !reassign => CliError::Usage(
+                        format!("contact #{contact} was already assigned to {operator} (use --reassign to move it)"),
+                    ),
+                    e => e.into(),
+                })?;
             print_contact(json, &c, "assigned")?;
         }
         ContactCmd::Close { id } => print_contact(json, &store.close_contact(id)?, "closed")?,

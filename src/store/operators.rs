@@ -181,7 +181,7 @@ pub(crate) fn update_operator_tx(
     let max_load = patch.max_load.unwrap_or(before.max_load);
     tx.prepare_cached("UPDATE operator SET name = ?1, active = ?2, max_load = ?3 WHERE id = ?4")?
         .execute(params![name, active, max_load, before.id])?;
-    let gained = (active && !before.active) || (active && max_load > before.max_load);
+    let gained = active && (!before.active || max_load > before.max_load);
     if gained {
         let sources = weighted_sources(tx, before.id)?;
         contacts::drain(tx, ctx, &sources)?;
