@@ -164,9 +164,11 @@ pub enum SourceCmd {
 #[derive(Debug, Subcommand)]
 pub enum WeightCmd {
     /// Set an operator's weight for a source (0 = no traffic)
+    #[command(allow_negative_numbers = true)]
     Set {
         operator: String,
         source: String,
+        /// Whole number from 0 to 1000000
         weight: u32,
     },
     /// List non-zero weights

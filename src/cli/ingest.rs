@@ -115,6 +115,21 @@ fn parse(bytes: &[u8]) -> Result<NewContact, String> {
     })
 }
 
+/// One result line: the contact's JSON with `duplicate` and `line` appended. Written
+/// straight to text (no intermediate map): ingest prints one per contact.
+pub fn contact_line(intake: &Intake, line: u64) -> String {
+    let mut s = serde_json::to_string(&intake.contact).unwrap_or_else(|_| "{}".into());
+    if s.ends_with('}') {
+        s.pop();
+        let sep = if s.len() > 1 { "," } else { "" };
+        s.push_str(&format!(
+            "{sep}\"duplicate\":{},\"line\":{line}}}",
+            intake.duplicate
+        ));
+    }
+    s
+}
+
 pub fn contact_json(intake: &Intake, line: Option<u64>) -> Value {
     let mut v = serde_json::to_value(&intake.contact).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
@@ -169,7 +184,7 @@ pub fn run(
             let value = match p {
                 Err(e) => Err(e),
                 Ok(_) => match results.next() {
-                    Some(Ok(intake)) => Ok(contact_json(&intake, Some(n))),
+                    Some(Ok(intake)) => Ok(contact_line(&intake, n)),
                     Some(Err(e)) => Err(e.to_string()),
                     None => Err("internal error: missing result".into()),
                 },

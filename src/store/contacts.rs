@@ -2,6 +2,9 @@
 //! transaction per contact or per batch, the backlog drain, manual assignment with
 //! compare-and-set, close and reopen, and the keyset-paged feed.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rusqlite::{
     OptionalExtension, Transaction, params, params_from_iter, types::Value as SqlValue,
 };
@@ -182,8 +185,66 @@ fn pick(
         .map(|i| (cands[i].0.operator_id, cands[i].1.clone())))
 }
 
-fn intake_one(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, v: &Valid) -> Result<Intake> {
-    let (source_id, source_name, strategy) = sources::find_brief(tx, &v.source)?;
+/// Caches for one intake transaction. While it holds the write lock nobody else can
+/// change sources, weights or loads, so source lookups and each source's eligible
+/// operators are read once per transaction and loads are then followed in memory.
+/// The database triggers stay the backstop.
+#[derive(Default)]
+struct IntakeCache {
+    sources: HashMap<EntityRef, (i64, Arc<str>, Strategy)>,
+    eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
+}
+
+impl IntakeCache {
+    fn source(&mut self, tx: &Transaction<'_>, r: &EntityRef) -> Result<(i64, Arc<str>, Strategy)> {
+        if let Some(found) = self.sources.get(r) {
+            return Ok(found.clone());
+        }
+        let (id, name, strategy) = sources::find_brief(tx, r)?;
+        let found = (id, Arc::<str>::from(name), strategy);
+        self.sources.insert(r.clone(), found.clone());
+        Ok(found)
+    }
+
+    fn pick(
+        &mut self,
+        tx: &Transaction<'_>,
+        ctx: &mut Ctx<'_>,
+        source_id: i64,
+        strategy: Strategy,
+    ) -> Result<Option<(i64, Arc<str>)>> {
+        if !self.eligible.contains_key(&source_id) {
+            let list = eligible(tx, source_id)?
+                .into_iter()
+                .map(|(c, name)| (c, Arc::<str>::from(name)))
+                .collect();
+            self.eligible.insert(source_id, list);
+        }
+        let Some(list) = self.eligible.get(&source_id) else {
+            return Ok(None);
+        };
+        let only: Vec<Candidate> = list.iter().map(|(c, _)| *c).collect();
+        let Some(i) = routing::choose(strategy, &only, ctx.rng) else {
+            return Ok(None);
+        };
+        let (chosen, name) = (list[i].0.operator_id, list[i].1.clone());
+        // The operator may take traffic from several cached sources.
+        for list in self.eligible.values_mut() {
+            for (c, _) in list.iter_mut().filter(|(c, _)| c.operator_id == chosen) {
+                c.load += 1;
+            }
+        }
+        Ok(Some((chosen, name)))
+    }
+}
+
+fn intake_one(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    cache: &mut IntakeCache,
+    v: &Valid,
+) -> Result<Intake> {
+    let (source_id, source_name, strategy) = cache.source(tx, &v.source)?;
     if let Some(key) = &v.key {
         let seen: Option<i64> = tx
             .prepare_cached("SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2")?
@@ -196,13 +257,13 @@ fn intake_one(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, v: &Valid) -> Result<Inta
             });
         }
     }
-    let lead_id = leads::match_or_create(tx, &v.identity, ctx.now)?;
-    let chosen = pick(tx, ctx, source_id, strategy)?;
+    let (lead_id, lead) = leads::match_or_create(tx, &v.identity, ctx.now)?;
+    let chosen = cache.pick(tx, ctx, source_id, strategy)?;
     let (status, operator_id, operator, assigned_at, assigned_by) = match &chosen {
         Some((id, name)) => (
             ContactStatus::Active,
             Some(*id),
-            Some(name.clone()),
+            Some(name.to_string()),
             Some(ctx.now),
             Some(AUTO),
         ),
@@ -224,18 +285,12 @@ fn intake_one(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, v: &Valid) -> Result<Inta
         assigned_at,
         assigned_by
     ])?;
-    let id = tx.last_insert_rowid();
-    let lead: String = tx
-        .prepare_cached(
-            "SELECT coalesce(name, external_id, phone, email, '?') FROM lead WHERE id = ?1",
-        )?
-        .query_row([lead_id], |r| r.get(0))?;
     Ok(Intake {
         contact: Contact {
-            id,
+            id: tx.last_insert_rowid(),
             lead_id,
             source_id,
-            source: source_name,
+            source: source_name.to_string(),
             operator_id,
             operator,
             status,
@@ -311,7 +366,7 @@ impl Store {
     /// IMMEDIATE transaction.
     pub fn add_contact(&mut self, c: &NewContact) -> Result<Intake> {
         let v = validate(c)?;
-        self.write(|tx, ctx| intake_one(tx, ctx, &v))
+        self.write(|tx, ctx| intake_one(tx, ctx, &mut IntakeCache::default(), &v))
     }
 
     /// Takes in a batch in one transaction. A contact that fails validation or names
@@ -319,11 +374,12 @@ impl Store {
     pub fn add_contacts(&mut self, batch: &[NewContact]) -> Result<Vec<Result<Intake>>> {
         let valid: Vec<Result<Valid>> = batch.iter().map(validate).collect();
         self.write(|tx, ctx| {
+            let mut cache = IntakeCache::default();
             let mut out = Vec::with_capacity(valid.len());
             for v in &valid {
                 out.push(match v {
                     Err(e) => Err(StoreError::Invalid(DomainError::new(e.to_string()))),
-                    Ok(v) => match intake_one(tx, ctx, v) {
+                    Ok(v) => match intake_one(tx, ctx, &mut cache, v) {
                         Ok(i) => Ok(i),
                         Err(e @ StoreError::NotFound { .. }) => Err(e),
                         Err(e) => return Err(e),

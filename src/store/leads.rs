@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row};
+use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row, lead_label};
 use super::{Result, Store, StoreError};
 use crate::domain::LeadIdentity;
 
@@ -29,15 +29,24 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
 }
 
 fn by(tx: &Transaction<'_>, column: &str, value: &str) -> Result<Option<Lead>> {
-    // `column` is one of three constants below, never input.
-    let sql = format!("SELECT {LEAD_COLUMNS} FROM lead WHERE {column} = ?1 ORDER BY id LIMIT 1");
+    let sql = match column {
+        "external_id" => {
+            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE external_id = ?1"
+        }
+        "phone" => {
+            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE phone = ?1 ORDER BY id LIMIT 1"
+        }
+        _ => {
+            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE email = ?1 ORDER BY id LIMIT 1"
+        }
+    };
     Ok(tx
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([value], lead_from_row)
         .optional()?)
 }
 
-/// Finds the lead for `identity` or creates it; returns its id.
+/// Finds the lead for `identity` or creates it; returns its id and short label.
 ///
 /// The first match by external id, then phone, then email wins. A match gets the
 /// identifiers it lacked, unless another lead already has that identifier: two leads
@@ -46,7 +55,7 @@ pub(crate) fn match_or_create(
     tx: &Transaction<'_>,
     identity: &LeadIdentity,
     now: i64,
-) -> Result<i64> {
+) -> Result<(i64, String)> {
     let mut by_ext = None;
     let mut by_phone = None;
     let mut by_email = None;
@@ -78,7 +87,13 @@ pub(crate) fn match_or_create(
             identity.name,
             now
         ])?;
-        return Ok(tx.last_insert_rowid());
+        let label = lead_label(
+            identity.name.as_deref(),
+            identity.external_id.as_deref(),
+            identity.phone.as_deref(),
+            identity.email.as_deref(),
+        );
+        return Ok((tx.last_insert_rowid(), label));
     };
 
     // Fill in what the lead lacks, if nobody else holds it.
@@ -119,7 +134,13 @@ pub(crate) fn match_or_create(
         )?
         .execute(params![external_id, phone, email, name, lead.id])?;
     }
-    Ok(lead.id)
+    let label = lead_label(
+        name.as_deref(),
+        external_id.as_deref(),
+        phone.as_deref(),
+        email.as_deref(),
+    );
+    Ok((lead.id, label))
 }
 
 impl Store {

@@ -175,7 +175,7 @@ pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()>
         Durability::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;"
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;\n         PRAGMA cache_size = -16384;"
     ))?;
     Ok(())
 }
