@@ -23,7 +23,8 @@ pub(crate) fn local_midnight_ms() -> i64 {
 
 const OPERATOR_SELECT: &str = "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
         (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
-        (SELECT count(*) FROM contact c WHERE c.operator_id = o.id AND c.assigned_at >= ?1)
+        (SELECT count(*) FROM contact c INDEXED BY contact_by_assigned
+          WHERE c.assigned_at >= ?1 AND c.operator_id = o.id)
      FROM operator o";
 
 fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {

@@ -10,7 +10,8 @@ use crate::domain::{DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.description, s.strategy, s.created_at,
         (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.status = 'waiting'),
-        (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.created_at >= ?1),
+        (SELECT count(*) FROM contact c INDEXED BY contact_by_created
+          WHERE c.created_at >= ?1 AND c.source_id = s.id),
         (SELECT count(*) FROM contact c WHERE c.source_id = s.id)
      FROM source s";
 
