@@ -117,6 +117,28 @@ pub fn load(store: &mut Store, force: bool) -> Result<DemoSummary, StoreError> {
         )));
     }
     let data = DemoData::embedded()?;
+    // Check every name first, so a clash changes nothing.
+    let operators: Vec<String> = store.operators()?.into_iter().map(|o| o.name).collect();
+    let sources: Vec<String> = store.sources()?.into_iter().map(|s| s.name).collect();
+    let clashes: Vec<&str> = data
+        .operator
+        .iter()
+        .map(|o| o.name.as_str())
+        .filter(|n| operators.iter().any(|o| o == n))
+        .chain(
+            data.source
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| sources.iter().any(|s| s == n)),
+        )
+        .collect();
+    if !clashes.is_empty() {
+        return Err(StoreError::Conflict(format!(
+            "the demo data cannot be added: {} already exist(s) in {}; nothing was changed",
+            clashes.join(", "),
+            store.path().display()
+        )));
+    }
     let previous_actor = store.actor().to_string();
     store.set_actor("demo")?;
     let result = load_data(store, &data);

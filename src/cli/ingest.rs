@@ -82,6 +82,10 @@ fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
         if line.last() == Some(&b'\r') {
             line.pop();
         }
+        // A byte-order mark some editors put at the start of a file is not content.
+        if number == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+            line.drain(..3);
+        }
         let item = if too_long {
             Err(format!("line is longer than {MAX_LINE} bytes"))
         } else {

@@ -105,8 +105,20 @@ fn print_contact(json: bool, c: &Contact, verb: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Lets a closed stdout (`switchboard contact list | head -1`) end the process quietly,
+/// as it does for other Unix tools, instead of failing on every later write.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts;
+    // no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Runs one subcommand against the store.
 pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
+    quiet_on_closed_pipe();
     let json = global.json;
     let mut store = open_store(global)?;
     match command {

@@ -132,13 +132,13 @@ impl LeadIdentity {
 
 /// Validates a message (may be empty) against [`MAX_MESSAGE`].
 pub fn validate_message(raw: Option<&str>) -> Result<String, DomainError> {
-    let m = raw.unwrap_or("");
+    let m = raw.unwrap_or("").trim();
     if m.chars().count() > MAX_MESSAGE {
         return Err(DomainError::new(format!(
             "message is longer than {MAX_MESSAGE} characters"
         )));
     }
-    Ok(m.trim().to_string())
+    Ok(m.to_string())
 }
 
 /// Validates an idempotency key; blank counts as absent.

@@ -213,15 +213,14 @@ impl IntakeCache {
         source_id: i64,
         strategy: Strategy,
     ) -> Result<Option<(i64, Arc<str>)>> {
-        if !self.eligible.contains_key(&source_id) {
-            let list = eligible(tx, source_id)?
-                .into_iter()
-                .map(|(c, name)| (c, Arc::<str>::from(name)))
-                .collect();
-            self.eligible.insert(source_id, list);
-        }
-        let Some(list) = self.eligible.get(&source_id) else {
-            return Ok(None);
+        let list = match self.eligible.entry(source_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                eligible(tx, source_id)?
+                    .into_iter()
+                    .map(|(c, name)| (c, Arc::<str>::from(name)))
+                    .collect(),
+            ),
         };
         let only: Vec<Candidate> = list.iter().map(|(c, _)| *c).collect();
         let Some(i) = routing::choose(strategy, &only, ctx.rng) else {
@@ -515,8 +514,10 @@ impl Store {
         })
     }
 
-    /// Reopens a closed contact: active with its operator, or waiting (and routed if
-    /// someone can take it) if it never had one.
+    /// Reopens a closed contact: back to `active` with its operator when that operator
+    /// is active and has room; otherwise (no operator, deleted, inactive or full) it
+    /// becomes `waiting` and is routed at once if anyone eligible can take it. A reopen
+    /// never pushes an operator past max_load.
     pub fn reopen_contact(&mut self, contact_id: i64) -> Result<Contact> {
         self.write(|tx, ctx| {
             let before = get(tx, contact_id)?;
@@ -526,11 +527,26 @@ impl Store {
                     before.status
                 )));
             }
-            let status = if before.operator_id.is_some() { "active" } else { "waiting" };
-            tx.prepare_cached(
-                "UPDATE contact SET status = ?1, closed_at = NULL WHERE id = ?2 AND status = 'closed'",
-            )?
-            .execute(params![status, contact_id])?;
+            let has_room = match before.operator_id {
+                Some(id) => {
+                    let op = operators::find(tx, &EntityRef::Id(id))?;
+                    op.active && !op.is_full()
+                }
+                None => false,
+            };
+            if has_room {
+                tx.prepare_cached(
+                    "UPDATE contact SET status = 'active', closed_at = NULL WHERE id = ?1 AND status = 'closed'",
+                )?
+                .execute([contact_id])?;
+            } else {
+                tx.prepare_cached(
+                    "UPDATE contact SET status = 'waiting', operator_id = NULL, assigned_at = NULL,
+                            assigned_by = NULL, closed_at = NULL
+                     WHERE id = ?1 AND status = 'closed'",
+                )?
+                .execute([contact_id])?;
+            }
             let reopened = get(tx, contact_id)?;
             audit::record(
                 tx,

@@ -100,38 +100,47 @@ impl Store {
                     });
                 }
             }
-            let counts: Vec<(i64, Option<i64>, Option<String>, i64)> = match recent {
+            // (source, operator, its name, was assigned, count). A contact whose operator
+            // was deleted keeps assigned_at: it still counts as routed.
+            let counts: Vec<(i64, Option<i64>, Option<String>, bool, i64)> = match recent {
                 None => {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT c.source_id, c.operator_id, o.name, count(*) FROM contact c
-                         LEFT JOIN operator o ON o.id = c.operator_id
-                         GROUP BY c.source_id, c.operator_id",
+                        "SELECT c.source_id, c.operator_id, o.name, c.assigned_at IS NOT NULL, count(*)
+                         FROM contact c LEFT JOIN operator o ON o.id = c.operator_id
+                         GROUP BY c.source_id, c.operator_id, c.assigned_at IS NOT NULL",
                     )?;
-                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                        .collect::<rusqlite::Result<_>>()?
+                    stmt.query_map([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?
                 }
                 Some((sid, n)) => {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT ?1, t.operator_id, o.name, count(*) FROM
+                        "SELECT ?1, t.operator_id, o.name, 1, count(*) FROM
                            (SELECT operator_id FROM contact WHERE source_id = ?1 AND operator_id IS NOT NULL
                             ORDER BY id DESC LIMIT ?2) t
                          LEFT JOIN operator o ON o.id = t.operator_id
                          GROUP BY t.operator_id",
                     )?;
                     stmt.query_map(rusqlite::params![sid, n as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })?
                     .collect::<rusqlite::Result<_>>()?
                 }
             };
-            for (sid, oid, name, count) in counts {
+            for (sid, oid, name, assigned, count) in counts {
                 let count = count as u64;
                 let Some(s) = sources.get_mut(&sid) else { continue };
                 s.total += count;
-                let Some(oid) = oid else { continue };
+                if !assigned && oid.is_none() {
+                    continue;
+                }
                 s.routed += count;
+                // Id 0 collects contacts whose operator was deleted.
+                let oid = oid.unwrap_or(0);
+                let name = if oid == 0 { Some("(deleted operators)".to_string()) } else { name };
                 match s.operators.iter_mut().find(|o| o.operator_id == oid) {
-                    Some(o) => o.count = count,
+                    Some(o) => o.count += count,
                     None => s.operators.push(OperatorShare {
                         operator_id: oid,
                         operator: name.unwrap_or_else(|| format!("#{oid}")),
