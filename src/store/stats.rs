@@ -33,6 +33,9 @@ pub struct SourceStats {
     pub operators: Vec<OperatorShare>,
 }
 
+/// (source, operator, its name, was assigned, count) of one group of contacts.
+type CountRow = (i64, Option<i64>, Option<String>, bool, i64);
+
 impl Store {
     /// Statistics of every source over all its contacts.
     pub fn stats(&mut self) -> Result<Vec<SourceStats>> {
@@ -102,7 +105,7 @@ impl Store {
             }
             // (source, operator, its name, was assigned, count). A contact whose operator
             // was deleted keeps assigned_at: it still counts as routed.
-            let counts: Vec<(i64, Option<i64>, Option<String>, bool, i64)> = match recent {
+            let counts: Vec<CountRow> = match recent {
                 None => {
                     let mut stmt = tx.prepare_cached(
                         "SELECT c.source_id, c.operator_id, o.name, c.assigned_at IS NOT NULL, count(*)
