@@ -7,3 +7,4 @@ pub mod domain;
 pub mod routing;
 pub mod sim;
 pub mod store;
+pub mod tui;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::cli::{self, CliError, args::Cli};
+use switchboard::cli::{self, args::Cli};
 
 fn main() -> ExitCode {
     // Installed before anything else (and before the TUI enters the terminal), so a
@@ -31,9 +31,13 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(command) => cli::run(&cli.global, command),
-        None => Err(CliError::Usage(
-            "the TUI is not built yet; run a subcommand (see switchboard --help)".into(),
-        )),
+        None => match switchboard::tui::run(&cli.global) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
     };
     match result {
         Ok(code) => code,

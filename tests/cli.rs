@@ -414,7 +414,10 @@ fn reopen_does_not_push_an_operator_past_max_load() {
     db.ok(&["contact", "close", "1"]);
     db.add_contact("web", "b@x.io"); // 2 active ann: full again
     let reopened = db.json(&["contact", "reopen", "1"]);
-    assert_eq!(reopened["status"], "waiting", "full operator: the contact waits");
+    assert_eq!(
+        reopened["status"], "waiting",
+        "full operator: the contact waits"
+    );
     assert_eq!(reopened["operator"], serde_json::Value::Null);
     let ann = db.operator("ann");
     assert!(

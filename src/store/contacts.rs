@@ -71,8 +71,10 @@ impl FeedFilter {
         let mut parts = Vec::new();
         let mut values = Vec::new();
         if let Some(s) = self.status {
-            parts.push("c.status = ?".to_string());
-            values.push(SqlValue::Text(s.as_str().into()));
+            // A literal, not a parameter: SQLite uses a partial index (contact_waiting,
+            // contact_open) only when the query names its condition literally. The
+            // value is one of three constants.
+            parts.push(format!("c.status = '{}'", s.as_str()));
         }
         if let Some(id) = self.source_id {
             parts.push("c.source_id = ?".to_string());
@@ -109,6 +111,55 @@ impl FeedFilter {
             (parts.join(" AND "), values)
         }
     }
+
+    /// The filter split by source when it asks for waiting contacts of every source.
+    /// A small or old backlog is then read through `contact_waiting` (source_id, id),
+    /// a page per source merged by id, instead of walking the whole history by rowid
+    /// until enough waiting rows turn up.
+    fn per_waiting_source(&self, tx: &Transaction<'_>) -> Result<Option<Vec<FeedFilter>>> {
+        if self.status != Some(ContactStatus::Waiting) || self.source_id.is_some() {
+            return Ok(None);
+        }
+        let ids: Vec<i64> = tx
+            .prepare_cached("SELECT id FROM source ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(
+            ids.into_iter()
+                .map(|id| FeedFilter {
+                    source_id: Some(id),
+                    ..self.clone()
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Runs a keyset page query for `filter` (split by source when that is faster) and
+/// returns its rows newest first, at most `limit`.
+fn feed_page(
+    tx: &Transaction<'_>,
+    filter: &FeedFilter,
+    limit: usize,
+    sql: impl Fn(&str) -> String,
+    bound: i64,
+) -> Result<Vec<Contact>> {
+    let filters = filter
+        .per_waiting_source(tx)?
+        .unwrap_or_else(|| vec![filter.clone()]);
+    let mut rows = Vec::new();
+    for f in &filters {
+        let (clause, mut values) = f.clause();
+        values.push(SqlValue::Integer(bound));
+        values.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
+        let mut stmt = tx.prepare_cached(&sql(&clause))?;
+        let page = stmt.query_map(params_from_iter(values), contact_from_row)?;
+        for c in page {
+            rows.push(c?);
+        }
+    }
+    rows.sort_unstable_by_key(|c| std::cmp::Reverse(c.id));
+    Ok(rows)
 }
 
 /// A contact whose fields passed validation.
@@ -595,16 +646,15 @@ impl Store {
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Contact>> {
-        let (clause, mut values) = filter.clause();
-        values.push(SqlValue::Integer(before_id.unwrap_or(i64::MAX)));
-        values.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
-        let sql = format!(
-            "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id < ? ORDER BY c.id DESC LIMIT ?"
-        );
+        let sql = |clause: &str| {
+            format!(
+                "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id < ? ORDER BY c.id DESC LIMIT ?"
+            )
+        };
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(values), contact_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut rows = feed_page(tx, filter, limit, sql, before_id.unwrap_or(i64::MAX))?;
+            rows.truncate(limit);
+            Ok(rows)
         })
     }
 
@@ -616,34 +666,41 @@ impl Store {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<Contact>> {
-        let (clause, mut values) = filter.clause();
-        values.push(SqlValue::Integer(after_id));
-        values.push(SqlValue::Integer(limit as i64));
-        let sql = format!(
-            "SELECT * FROM (SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id > ?
-             ORDER BY c.id ASC LIMIT ?) ORDER BY 1 DESC"
-        );
+        let sql = |clause: &str| {
+            format!(
+                "SELECT * FROM (SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE {clause} AND c.id > ?
+                 ORDER BY c.id ASC LIMIT ?) ORDER BY 1 DESC"
+            )
+        };
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(values), contact_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows = feed_page(tx, filter, limit, sql, after_id)?;
+            // The `limit` rows just above `after_id`: the oldest of the merged pages.
+            let skip = rows.len().saturating_sub(limit);
+            Ok(rows.into_iter().skip(skip).collect())
         })
     }
 
     /// How many contacts matching `filter` have ids above `after_id`, counting at most
     /// `cap` (the feed's "N new").
     pub fn count_newer(&mut self, filter: &FeedFilter, after_id: i64, cap: usize) -> Result<usize> {
-        let (clause, mut values) = filter.clause();
-        values.push(SqlValue::Integer(after_id));
-        values.push(SqlValue::Integer(cap as i64));
-        let sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {CONTACT_FROM} WHERE {clause} AND c.id > ? LIMIT ?)"
-        );
         self.read(|tx| {
-            Ok(tx
-                .prepare_cached(&sql)?
-                .query_row(params_from_iter(values), |r| r.get::<_, i64>(0))?
-                as usize)
+            let filters = filter
+                .per_waiting_source(tx)?
+                .unwrap_or_else(|| vec![filter.clone()]);
+            let mut total = 0usize;
+            for f in &filters {
+                let (clause, mut values) = f.clause();
+                values.push(SqlValue::Integer(after_id));
+                values.push(SqlValue::Integer(cap as i64));
+                let sql = format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM {CONTACT_FROM} WHERE {clause} AND c.id > ? LIMIT ?)"
+                );
+                total += tx
+                    .prepare_cached(&sql)?
+                    .query_row(params_from_iter(values), |r| r.get::<_, i64>(0))?
+                    as usize;
+            }
+            Ok(total.min(cap))
         })
     }
 
@@ -667,5 +724,85 @@ impl Store {
             None,
             limit,
         )
+    }
+}
+
+#[cfg(test)]
+mod feed_tests {
+    use super::*;
+    use crate::store::OpenOptions;
+
+    /// Waiting contacts spread over three sources among routed ones; the split-by-source
+    /// pages must equal a plain filter over everything.
+    #[test]
+    fn waiting_pages_split_by_source_match_a_plain_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path().join("f.db"), OpenOptions::default()).unwrap();
+        s.add_operator("Ann", 1_000, true).unwrap();
+        for name in ["a", "b", "c"] {
+            s.add_source(name, "", Strategy::Weighted).unwrap();
+        }
+        s.set_weight(&"Ann".into(), &"a".into(), 1).unwrap();
+        for i in 0..90 {
+            // a routes; b and c wait.
+            let src = ["a", "b", "c", "a", "a", "b"][i % 6];
+            s.add_contact(&NewContact {
+                source: Some(src.into()),
+                external_id: Some(format!("x{i}")),
+                ..NewContact::default()
+            })
+            .unwrap();
+        }
+        let all = s.contacts(&FeedFilter::default(), None, 1_000).unwrap();
+        let waiting: Vec<i64> = all
+            .iter()
+            .filter(|c| c.status == ContactStatus::Waiting)
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(waiting.len(), 45);
+        let f = FeedFilter {
+            status: Some(ContactStatus::Waiting),
+            ..FeedFilter::default()
+        };
+        let ids = |v: Vec<Contact>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        for (before, limit) in [(None, 10), (Some(50), 7), (Some(3), 10), (None, 100)] {
+            let expect: Vec<i64> = waiting
+                .iter()
+                .copied()
+                .filter(|id| before.is_none_or(|b| *id < b))
+                .take(limit)
+                .collect();
+            assert_eq!(
+                ids(s.contacts(&f, before, limit).unwrap()),
+                expect,
+                "{before:?} {limit}"
+            );
+        }
+        for (after, limit) in [(0, 5), (40, 8), (89, 10)] {
+            let mut expect: Vec<i64> = waiting.iter().copied().filter(|id| *id > after).collect();
+            expect.reverse();
+            expect.truncate(limit);
+            expect.reverse();
+            assert_eq!(
+                ids(s.contacts_after(&f, after, limit).unwrap()),
+                expect,
+                "{after}"
+            );
+            let newer = waiting.iter().filter(|id| **id > after).count();
+            assert_eq!(s.count_newer(&f, after, 1_000).unwrap(), newer);
+            assert_eq!(s.count_newer(&f, after, 3).unwrap(), newer.min(3));
+        }
+        // With a source named, one query; with text too.
+        let b = FeedFilter {
+            source_id: Some(s.source(&"b".into()).unwrap().id),
+            text: Some("x1".into()),
+            ..f.clone()
+        };
+        assert!(
+            s.contacts(&b, None, 100)
+                .unwrap()
+                .iter()
+                .all(|c| c.source == "b" && c.status == ContactStatus::Waiting)
+        );
     }
 }

@@ -1,0 +1,301 @@
+//! Modal dialogs: forms, yes/no questions, the operator picker, the feed's filter
+//! picker, the lead card and the audit log. A dialog captures every key until it is
+//! confirmed or closed; what it returns is typed (a [`FormKind`] with its values, a
+//! [`Pending`] change).
+
+use crate::store::{AuditEntry, Contact, Expect, LeadWithContacts};
+
+use super::app::{Selection, TextFilter};
+
+#[derive(Debug)]
+pub enum Dialog {
+    Form(Form),
+    Confirm(Confirm),
+    Assign(AssignPicker),
+    FeedFilter(FilterPicker),
+    Lead(LeadCard),
+    Audit(AuditView),
+}
+
+impl Dialog {
+    /// Whether typed characters go into a text field rather than to key bindings.
+    pub fn takes_text(&self) -> bool {
+        match self {
+            Dialog::Form(f) => matches!(
+                f.fields.get(f.focus).map(|x| &x.kind),
+                Some(FieldKind::Text { .. } | FieldKind::Number { .. })
+            ),
+            Dialog::Audit(a) => a.filter.editing,
+            _ => false,
+        }
+    }
+}
+
+/// What a form creates or changes when confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormKind {
+    AddOperator,
+    EditOperator(i64),
+    AddSource,
+    EditSource(i64),
+    /// Source choices are "all" then these source ids, in order.
+    Simulate(Vec<i64>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKind {
+    Text {
+        max: usize,
+    },
+    /// Digits and, when `decimal`, one dot.
+    Number {
+        decimal: bool,
+    },
+    Choice {
+        options: Vec<String>,
+        index: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub label: &'static str,
+    pub value: String,
+    pub kind: FieldKind,
+}
+
+impl Field {
+    pub fn text(label: &'static str, value: &str, max: usize) -> Field {
+        Field {
+            label,
+            value: value.to_string(),
+            kind: FieldKind::Text { max },
+        }
+    }
+
+    pub fn number(label: &'static str, value: &str, decimal: bool) -> Field {
+        Field {
+            label,
+            value: value.to_string(),
+            kind: FieldKind::Number { decimal },
+        }
+    }
+
+    pub fn choice(label: &'static str, options: Vec<String>, index: usize) -> Field {
+        Field {
+            label,
+            value: String::new(),
+            kind: FieldKind::Choice { options, index },
+        }
+    }
+
+    /// The text shown for the field's value.
+    pub fn shown(&self) -> &str {
+        match &self.kind {
+            FieldKind::Choice { options, index } => {
+                options.get(*index).map(String::as_str).unwrap_or("")
+            }
+            _ => &self.value,
+        }
+    }
+
+    pub fn choice_index(&self) -> usize {
+        match &self.kind {
+            FieldKind::Choice { index, .. } => *index,
+            _ => 0,
+        }
+    }
+
+    /// Types one character, if the field takes it.
+    pub fn input(&mut self, c: char) {
+        match &mut self.kind {
+            FieldKind::Text { max } => {
+                if self.value.chars().count() < *max && !c.is_control() {
+                    self.value.push(c);
+                }
+            }
+            FieldKind::Number { decimal } => {
+                let ok = c.is_ascii_digit() || (*decimal && c == '.' && !self.value.contains('.'));
+                if ok && self.value.len() < 12 {
+                    self.value.push(c);
+                }
+            }
+            FieldKind::Choice { .. } => {}
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.value.pop();
+    }
+
+    /// Next (`+1`) or previous (`-1`) choice.
+    pub fn cycle(&mut self, delta: isize) {
+        if let FieldKind::Choice { options, index } = &mut self.kind
+            && !options.is_empty()
+        {
+            let n = options.len() as isize;
+            *index = (((*index as isize + delta) % n + n) % n) as usize;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub kind: FormKind,
+    pub title: String,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// Why the last confirm was refused; the form stays open.
+    pub error: Option<String>,
+}
+
+impl Form {
+    pub fn new(kind: FormKind, title: impl Into<String>, fields: Vec<Field>) -> Form {
+        Form {
+            kind,
+            title: title.into(),
+            fields,
+            focus: 0,
+            error: None,
+        }
+    }
+
+    pub fn value(&self, i: usize) -> &str {
+        self.fields.get(i).map(|f| f.value.as_str()).unwrap_or("")
+    }
+}
+
+/// A change waiting for yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    DeleteOperator {
+        id: i64,
+        name: String,
+    },
+    DeleteSource {
+        id: i64,
+        name: String,
+    },
+    /// Assign contacts to an inactive or full operator: the store's force path.
+    ForceAssign {
+        contacts: Vec<(i64, Expect)>,
+        operator_id: i64,
+        operator: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub title: String,
+    /// Exactly what will change.
+    pub lines: Vec<String>,
+    pub yes: String,
+    pub pending: Pending,
+}
+
+/// Why an operator would not get the contact by routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ineligible {
+    Inactive,
+    Full,
+    NoWeight,
+}
+
+impl Ineligible {
+    pub fn label(self) -> &'static str {
+        match self {
+            Ineligible::Inactive => "inactive",
+            Ineligible::Full => "full",
+            Ineligible::NoWeight => "no weight for this source",
+        }
+    }
+
+    /// Whether assigning anyway needs the store's force path (and a confirmation).
+    pub fn needs_force(self) -> bool {
+        matches!(self, Ineligible::Inactive | Ineligible::Full)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PickRow {
+    pub operator_id: i64,
+    pub name: String,
+    /// Weight for the contacts' source (the smallest, if several sources).
+    pub weight: u32,
+    pub load: u32,
+    pub max_load: u32,
+    pub why: Option<Ineligible>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssignPicker {
+    /// The contacts to assign, with what we believe their state is.
+    pub contacts: Vec<(i64, Expect)>,
+    /// Their sources, for eligibility.
+    pub sources: Vec<i64>,
+    /// e.g. "contact #12 (telegram-bot)" or "3 marked contacts".
+    pub subject: String,
+    pub rows: Vec<PickRow>,
+    pub sel: Selection,
+}
+
+#[derive(Debug, Clone)]
+pub struct FilterPicker {
+    /// (id, label); index 0 is "any".
+    pub sources: Vec<(Option<i64>, String)>,
+    pub operators: Vec<(Option<i64>, String)>,
+    pub statuses: Vec<(Option<crate::domain::ContactStatus>, String)>,
+    /// Chosen index per row: source, operator, status.
+    pub chosen: [usize; 3],
+    pub focus: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeadCard {
+    pub lead: LeadWithContacts,
+    /// The contact the card was opened from.
+    pub from_contact: i64,
+    pub sel: Selection,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditView {
+    pub entries: Vec<AuditEntry>,
+    pub sel: Selection,
+    pub filter: TextFilter,
+    /// No older entries left to load.
+    pub complete: bool,
+}
+
+/// A contact's one-line description, for dialog titles.
+pub fn contact_subject(c: &Contact) -> String {
+    format!("contact #{} from {} ({})", c.id, c.lead, c.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_fields_take_digits_only() {
+        let mut f = Field::number("n", "", false);
+        for c in "1a2.3".chars() {
+            f.input(c);
+        }
+        assert_eq!(f.value, "123");
+        let mut d = Field::number("r", "", true);
+        for c in "0.5.1".chars() {
+            d.input(c);
+        }
+        assert_eq!(d.value, "0.51");
+    }
+
+    #[test]
+    fn choices_cycle_both_ways() {
+        let mut f = Field::choice("s", vec!["a".into(), "b".into(), "c".into()], 0);
+        f.cycle(-1);
+        assert_eq!(f.shown(), "c");
+        f.cycle(2);
+        assert_eq!(f.shown(), "b");
+    }
+}

@@ -1,0 +1,845 @@
+//! Key bindings as data: `assets/keymap.toml` is the default, a user file overrides it
+//! per action, and the one table feeds key lookup, the footer hints and the help
+//! overlay. Conflicting bindings are an error at start-up, not a surprise later.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Command;
+
+pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
+/// Where a binding applies. Sections of the keymap file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Global,
+    Navigation,
+    Operators,
+    Sources,
+    Weights,
+    Feed,
+    Dialog,
+}
+
+impl Context {
+    pub const ALL: [Context; 7] = [
+        Context::Global,
+        Context::Navigation,
+        Context::Operators,
+        Context::Sources,
+        Context::Weights,
+        Context::Feed,
+        Context::Dialog,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::Navigation => "navigation",
+            Context::Operators => "operators",
+            Context::Sources => "sources",
+            Context::Weights => "weights",
+            Context::Feed => "feed",
+            Context::Dialog => "dialog",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Navigation => "Moving around",
+            Context::Operators => "Operators tab",
+            Context::Sources => "Sources tab",
+            Context::Weights => "Weights tab",
+            Context::Feed => "Feed tab",
+            Context::Dialog => "Dialogs",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Context> {
+        Context::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// One bindable command in one context: its name in the file, its footer hint (if it
+/// has one) and its help text.
+pub struct Bindable {
+    pub context: Context,
+    pub command: Command,
+    pub name: &'static str,
+    pub hint: Option<&'static str>,
+    pub help: &'static str,
+}
+
+const fn b(
+    context: Context,
+    command: Command,
+    name: &'static str,
+    hint: Option<&'static str>,
+    help: &'static str,
+) -> Bindable {
+    Bindable {
+        context,
+        command,
+        name,
+        hint,
+        help,
+    }
+}
+
+use Command as C;
+use Context as X;
+
+/// Everything a key can be bound to, in help order.
+pub const BINDABLE: &[Bindable] = &[
+    b(
+        X::Global,
+        C::TabOperators,
+        "tab_operators",
+        None,
+        "Operators tab",
+    ),
+    b(X::Global, C::TabSources, "tab_sources", None, "Sources tab"),
+    b(X::Global, C::TabWeights, "tab_weights", None, "Weights tab"),
+    b(X::Global, C::TabFeed, "tab_feed", None, "Feed tab"),
+    b(X::Global, C::NextTab, "next_tab", None, "next tab"),
+    b(X::Global, C::PrevTab, "prev_tab", None, "previous tab"),
+    b(
+        X::Global,
+        C::Simulate,
+        "simulate",
+        Some("simulate"),
+        "start or stop the contact simulator",
+    ),
+    b(
+        X::Global,
+        C::Audit,
+        "audit",
+        Some("audit"),
+        "audit log: who changed what",
+    ),
+    b(X::Global, C::Help, "help", Some("help"), "this help"),
+    b(X::Global, C::Quit, "quit", Some("quit"), "quit"),
+    b(X::Navigation, C::Up, "up", None, "move up"),
+    b(X::Navigation, C::Down, "down", None, "move down"),
+    b(
+        X::Navigation,
+        C::Left,
+        "left",
+        None,
+        "move left (Weights), previous choice",
+    ),
+    b(
+        X::Navigation,
+        C::Right,
+        "right",
+        None,
+        "move right (Weights), next choice",
+    ),
+    b(
+        X::Navigation,
+        C::First,
+        "first",
+        None,
+        "first row (the feed: back to the top)",
+    ),
+    b(X::Navigation, C::Last, "last", None, "last row"),
+    b(X::Navigation, C::PageUp, "page_up", None, "page up"),
+    b(X::Navigation, C::PageDown, "page_down", None, "page down"),
+    b(
+        X::Navigation,
+        C::Filter,
+        "filter",
+        Some("filter"),
+        "filter the table by text",
+    ),
+    b(
+        X::Navigation,
+        C::Back,
+        "back",
+        None,
+        "close, clear the filter, cancel",
+    ),
+    b(
+        X::Operators,
+        C::Open,
+        "open",
+        Some("detail"),
+        "show or hide the operator's detail pane",
+    ),
+    b(X::Operators, C::Add, "add", Some("add"), "add an operator"),
+    b(
+        X::Operators,
+        C::Edit,
+        "edit",
+        Some("edit"),
+        "edit name and max load",
+    ),
+    b(
+        X::Operators,
+        C::ToggleActive,
+        "toggle_active",
+        Some("active"),
+        "switch active / inactive",
+    ),
+    b(
+        X::Operators,
+        C::Increase,
+        "increase",
+        Some("max+"),
+        "max load + 1",
+    ),
+    b(
+        X::Operators,
+        C::Decrease,
+        "decrease",
+        Some("max-"),
+        "max load - 1",
+    ),
+    b(
+        X::Operators,
+        C::Delete,
+        "delete",
+        Some("delete"),
+        "delete (asks first)",
+    ),
+    b(X::Sources, C::Add, "add", Some("add"), "add a source"),
+    b(
+        X::Sources,
+        C::Edit,
+        "edit",
+        Some("edit"),
+        "edit name and description",
+    ),
+    b(
+        X::Sources,
+        C::CycleStrategy,
+        "cycle_strategy",
+        Some("strategy"),
+        "next routing strategy",
+    ),
+    b(
+        X::Sources,
+        C::Delete,
+        "delete",
+        Some("delete"),
+        "delete (asks first)",
+    ),
+    b(
+        X::Weights,
+        C::Set,
+        "set",
+        Some("set"),
+        "set the cell to the typed digits",
+    ),
+    b(
+        X::Weights,
+        C::Increase,
+        "increase",
+        Some("+1"),
+        "weight + 1",
+    ),
+    b(
+        X::Weights,
+        C::Decrease,
+        "decrease",
+        Some("-1"),
+        "weight - 1",
+    ),
+    b(
+        X::Weights,
+        C::Clear,
+        "clear",
+        Some("clear"),
+        "clear the cell (weight 0)",
+    ),
+    b(
+        X::Feed,
+        C::Open,
+        "open",
+        Some("lead"),
+        "lead card: the lead and all its contacts",
+    ),
+    b(
+        X::Feed,
+        C::Assign,
+        "assign",
+        Some("assign"),
+        "assign to an operator (marked rows too)",
+    ),
+    b(
+        X::Feed,
+        C::Close,
+        "close",
+        Some("close"),
+        "close (marked rows too)",
+    ),
+    b(
+        X::Feed,
+        C::Reopen,
+        "reopen",
+        Some("reopen"),
+        "reopen a closed contact",
+    ),
+    b(
+        X::Feed,
+        C::Mark,
+        "mark",
+        Some("mark"),
+        "mark / unmark the row",
+    ),
+    b(
+        X::Feed,
+        C::WaitingOnly,
+        "waiting_only",
+        Some("waiting"),
+        "waiting only, on / off",
+    ),
+    b(
+        X::Feed,
+        C::PickFilter,
+        "pick_filter",
+        Some("filters"),
+        "filter by source, operator, status",
+    ),
+    b(
+        X::Feed,
+        C::Drain,
+        "drain",
+        Some("route backlog"),
+        "route the waiting backlog now",
+    ),
+    b(X::Dialog, C::Confirm, "confirm", Some("ok"), "confirm"),
+    b(X::Dialog, C::Yes, "yes", None, "yes, in a yes/no question"),
+    b(X::Dialog, C::NextField, "next_field", None, "next field"),
+    b(
+        X::Dialog,
+        C::PrevField,
+        "prev_field",
+        None,
+        "previous field",
+    ),
+];
+
+/// A key with its modifiers, normalized so that `A` and `shift-a` are one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub fn new(code: KeyCode, mods: KeyModifiers) -> Key {
+        let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match code {
+            // Terminals disagree on whether shift-tab carries SHIFT.
+            KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+            other => other,
+        };
+        if matches!(code, KeyCode::Char(_) | KeyCode::BackTab) {
+            // The character already says whether shift was down.
+            mods.remove(KeyModifiers::SHIFT);
+        }
+        Key { code, mods }
+    }
+
+    pub fn from_event(e: &KeyEvent) -> Key {
+        Key::new(e.code, e.modifiers)
+    }
+
+    /// Parses `a`, `A`, `+`, `ctrl-c`, `alt-x`, `enter`, `esc`, `tab`, `backtab`,
+    /// `shift-tab`, `space`, `backspace`, `delete`, arrows, `home`, `end`, `pageup`,
+    /// `pagedown`, `f1`..`f12`.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut rest = s;
+        let mut mods = KeyModifiers::NONE;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.chars().count() > 1 {
+                if let Some(r) = strip_prefix_ci(rest, &lower, "ctrl-") {
+                    mods |= KeyModifiers::CONTROL;
+                    rest = r;
+                    continue;
+                }
+                if let Some(r) = strip_prefix_ci(rest, &lower, "alt-") {
+                    mods |= KeyModifiers::ALT;
+                    rest = r;
+                    continue;
+                }
+                if let Some(r) = strip_prefix_ci(rest, &lower, "shift-") {
+                    mods |= KeyModifiers::SHIFT;
+                    rest = r;
+                    continue;
+                }
+            }
+            break;
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                if mods.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() {
+                    KeyCode::Char(c.to_ascii_uppercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            (None, _) => return Err(format!("empty key name in '{s}'")),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "space" => KeyCode::Char(' '),
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "insert" | "ins" => KeyCode::Insert,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pageup" | "pgup" => KeyCode::PageUp,
+                "pagedown" | "pgdn" => KeyCode::PageDown,
+                f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => KeyCode::F(n),
+                    _ => return Err(format!("unknown key '{s}'")),
+                },
+                _ => return Err(format!("unknown key '{s}'")),
+            },
+        };
+        Ok(Key::new(code, mods))
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, lower: &str, prefix: &str) -> Option<&'a str> {
+    lower.starts_with(prefix).then(|| &s[prefix.len()..])
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("Ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("Alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("Shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::Insert => f.write_str("Ins"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeymapError {
+    #[error("{file}: {why}")]
+    Invalid { file: String, why: String },
+    #[error("{file}: key '{key}' is bound to both {first} and {second}")]
+    Conflict {
+        file: String,
+        key: String,
+        first: String,
+        second: String,
+    },
+    #[error("cannot read {0}")]
+    Io(String),
+}
+
+/// One bound command with its keys.
+#[derive(Debug, Clone)]
+struct Binding {
+    context: Context,
+    command: Command,
+    keys: Vec<Key>,
+}
+
+/// The active key bindings.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+/// Sets of contexts that are looked up together, so one key may mean only one thing
+/// in each of them.
+const LOOKUP_SETS: &[&[Context]] = &[
+    &[Context::Operators, Context::Navigation, Context::Global],
+    &[Context::Sources, Context::Navigation, Context::Global],
+    &[Context::Weights, Context::Navigation, Context::Global],
+    &[Context::Feed, Context::Navigation, Context::Global],
+    &[Context::Dialog, Context::Navigation],
+];
+
+type Sections = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn parse_sections(text: &str, file: &str) -> Result<Sections, KeymapError> {
+    toml::from_str::<Sections>(text).map_err(|e| KeymapError::Invalid {
+        file: file.to_string(),
+        why: format!(
+            "not a keymap ({}): expected [section] action = [\"key\", ...]",
+            e.message()
+        ),
+    })
+}
+
+impl Keymap {
+    /// The embedded defaults, without any user file.
+    pub fn defaults() -> Result<Keymap, KeymapError> {
+        Keymap::from_texts(DEFAULT_KEYMAP, None)
+    }
+
+    /// The user's file: `$SWITCHBOARD_KEYMAP`, else `<config dir>/switchboard/keymap.toml`.
+    pub fn user_path() -> Option<PathBuf> {
+        match std::env::var_os("SWITCHBOARD_KEYMAP") {
+            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+            _ => dirs::config_dir().map(|d| d.join("switchboard").join("keymap.toml")),
+        }
+    }
+
+    /// Defaults overridden by the user's file when it exists.
+    pub fn load() -> Result<Keymap, KeymapError> {
+        match Keymap::user_path() {
+            Some(path) => Keymap::load_from(&path),
+            None => Keymap::defaults(),
+        }
+    }
+
+    pub fn load_from(path: &Path) -> Result<Keymap, KeymapError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                Keymap::from_texts(DEFAULT_KEYMAP, Some((&text, &path.display().to_string())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Keymap::defaults(),
+            Err(e) => Err(KeymapError::Io(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// `defaults`, then each action named in `user` replaces its keys.
+    pub fn from_texts(defaults: &str, user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
+        let mut bindings: Vec<Binding> = Vec::new();
+        let mut apply = |sections: Sections, file: &str| -> Result<(), KeymapError> {
+            let invalid = |why: String| KeymapError::Invalid {
+                file: file.to_string(),
+                why,
+            };
+            for (section, actions) in sections {
+                let context = Context::parse(&section).ok_or_else(|| {
+                    invalid(format!(
+                        "unknown section [{section}]; known: {}",
+                        Context::ALL.map(Context::name).join(", ")
+                    ))
+                })?;
+                for (action, keys) in actions {
+                    let def = BINDABLE
+                        .iter()
+                        .find(|d| d.context == context && d.name == action)
+                        .ok_or_else(|| {
+                            let known: Vec<&str> = BINDABLE
+                                .iter()
+                                .filter(|d| d.context == context)
+                                .map(|d| d.name)
+                                .collect();
+                            invalid(format!(
+                                "unknown action '{action}' in [{section}]; known: {}",
+                                known.join(", ")
+                            ))
+                        })?;
+                    let mut parsed = Vec::new();
+                    for k in &keys {
+                        let key = Key::parse(k)
+                            .map_err(|why| invalid(format!("[{section}] {action}: {why}")))?;
+                        if context == Context::Weights
+                            && matches!(key.code, KeyCode::Char(c) if c.is_ascii_digit())
+                            && key.mods.is_empty()
+                        {
+                            return Err(invalid(format!(
+                                "[{section}] {action}: digits type a weight in the Weights tab and cannot be bound there"
+                            )));
+                        }
+                        if !parsed.contains(&key) {
+                            parsed.push(key);
+                        }
+                    }
+                    match bindings
+                        .iter_mut()
+                        .find(|x| x.context == context && x.command == def.command)
+                    {
+                        Some(existing) => existing.keys = parsed,
+                        None => bindings.push(Binding {
+                            context,
+                            command: def.command,
+                            keys: parsed,
+                        }),
+                    }
+                }
+            }
+            Ok(())
+        };
+        apply(
+            parse_sections(defaults, "assets/keymap.toml")?,
+            "assets/keymap.toml",
+        )?;
+        let file = match user {
+            Some((text, file)) => {
+                apply(parse_sections(text, file)?, file)?;
+                file.to_string()
+            }
+            None => "assets/keymap.toml".to_string(),
+        };
+        let keymap = Keymap { bindings };
+        keymap.check_conflicts(&file)?;
+        Ok(keymap)
+    }
+
+    fn check_conflicts(&self, file: &str) -> Result<(), KeymapError> {
+        for set in LOOKUP_SETS {
+            let mut seen: Vec<(Key, &Binding)> = Vec::new();
+            for ctx in *set {
+                for binding in self.bindings.iter().filter(|x| x.context == *ctx) {
+                    for key in &binding.keys {
+                        if let Some((_, other)) = seen.iter().find(|(k, _)| k == key)
+                            && other.command != binding.command
+                        {
+                            return Err(KeymapError::Conflict {
+                                file: file.to_string(),
+                                key: key.to_string(),
+                                first: qualified(other),
+                                second: qualified(binding),
+                            });
+                        }
+                        seen.push((*key, binding));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The command `key` runs in the first of `contexts` that binds it.
+    pub fn lookup(&self, contexts: &[Context], key: Key) -> Option<Command> {
+        contexts.iter().find_map(|ctx| {
+            self.bindings
+                .iter()
+                .find(|x| x.context == *ctx && x.keys.contains(&key))
+                .map(|x| x.command)
+        })
+    }
+
+    /// The keys of one command, as shown to people (`j/↓`). Empty when unbound.
+    pub fn keys_of(&self, context: Context, command: Command) -> String {
+        self.bindings
+            .iter()
+            .find(|x| x.context == context && x.command == command)
+            .map(|x| {
+                x.keys
+                    .iter()
+                    .map(Key::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first key of a command, for a short hint.
+    pub fn first_key(&self, context: Context, command: Command) -> Option<Key> {
+        self.bindings
+            .iter()
+            .find(|x| x.context == context && x.command == command)
+            .and_then(|x| x.keys.first().copied())
+    }
+
+    /// The first key of a command that is not a plain character (forms type those).
+    pub fn first_special_key(&self, context: Context, command: Command) -> Option<Key> {
+        self.bindings
+            .iter()
+            .find(|x| x.context == context && x.command == command)
+            .and_then(|x| {
+                x.keys
+                    .iter()
+                    .find(|k| !(matches!(k.code, KeyCode::Char(_)) && k.mods.is_empty()))
+                    .copied()
+            })
+    }
+
+    /// Footer hints of `context`: (first key, hint) of each command that has a hint,
+    /// leaving out editing commands when `read_only`.
+    pub fn hints(&self, context: Context, read_only: bool) -> Vec<(String, &'static str)> {
+        BINDABLE
+            .iter()
+            .filter(|d| d.context == context && !(read_only && d.command.edits()))
+            .filter_map(|d| {
+                let hint = d.hint?;
+                let key = self.first_key(context, d.command)?;
+                Some((key.to_string(), hint))
+            })
+            .collect()
+    }
+
+    /// The help overlay: per context, each bound command's keys and help text.
+    pub fn help(&self) -> Vec<(Context, Vec<(String, &'static str)>)> {
+        Context::ALL
+            .into_iter()
+            .map(|ctx| {
+                let rows = BINDABLE
+                    .iter()
+                    .filter(|d| d.context == ctx)
+                    .map(|d| (self.keys_of(ctx, d.command), d.help))
+                    .filter(|(keys, _)| !keys.is_empty())
+                    .collect();
+                (ctx, rows)
+            })
+            .collect()
+    }
+}
+
+fn qualified(b: &Binding) -> String {
+    let name = BINDABLE
+        .iter()
+        .find(|d| d.context == b.context && d.command == b.command)
+        .map(|d| d.name)
+        .unwrap_or("?");
+    format!("{}.{name}", b.context.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_normalize() {
+        assert_eq!(
+            Key::parse("ctrl-c").unwrap(),
+            Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        );
+        assert_eq!(
+            Key::parse("G").unwrap(),
+            Key::new(KeyCode::Char('G'), KeyModifiers::SHIFT)
+        );
+        assert_eq!(Key::parse("shift-g").unwrap(), Key::parse("G").unwrap());
+        assert_eq!(
+            Key::parse("shift-tab").unwrap(),
+            Key::parse("backtab").unwrap()
+        );
+        assert_eq!(
+            Key::new(KeyCode::Tab, KeyModifiers::SHIFT),
+            Key::parse("backtab").unwrap()
+        );
+        assert_eq!(Key::parse("-").unwrap().code, KeyCode::Char('-'));
+        assert_eq!(Key::parse("space").unwrap().code, KeyCode::Char(' '));
+        assert_eq!(Key::parse("F5").unwrap().code, KeyCode::F(5));
+        assert!(Key::parse("f13").is_err());
+        assert!(Key::parse("hyper-x").is_err());
+        assert!(Key::parse("").is_err());
+    }
+
+    #[test]
+    fn defaults_bind_every_command() {
+        let km = Keymap::defaults().unwrap();
+        for d in BINDABLE {
+            assert!(
+                km.first_key(d.context, d.command).is_some(),
+                "{}.{} has no default key",
+                d.context.name(),
+                d.name
+            );
+        }
+    }
+
+    #[test]
+    fn user_file_overrides_per_action() {
+        let km = Keymap::from_texts(
+            DEFAULT_KEYMAP,
+            Some(("[operators]\nadd = [\"n\"]\n", "user.toml")),
+        )
+        .unwrap();
+        let n = Key::parse("n").unwrap();
+        let a = Key::parse("a").unwrap();
+        let ctx = [Context::Operators, Context::Navigation, Context::Global];
+        assert_eq!(km.lookup(&ctx, n), Some(Command::Add));
+        assert_eq!(km.lookup(&ctx, a), None);
+        // Other actions keep their defaults.
+        assert_eq!(
+            km.lookup(&ctx, Key::parse("e").unwrap()),
+            Some(Command::Edit)
+        );
+        // The feed's `a` is untouched.
+        let feed = [Context::Feed, Context::Navigation, Context::Global];
+        assert_eq!(km.lookup(&feed, a), Some(Command::Assign));
+    }
+
+    #[test]
+    fn conflicts_are_errors() {
+        let err = Keymap::from_texts(
+            DEFAULT_KEYMAP,
+            Some(("[operators]\nadd = [\"q\"]\n", "user.toml")),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("'q'") && msg.contains("operators.add") && msg.contains("global.quit"),
+            "{msg}"
+        );
+        // Same key in two views that are never looked up together is fine.
+        assert!(
+            Keymap::from_texts(
+                DEFAULT_KEYMAP,
+                Some(("[sources]\nadd = [\"n\"]\n[feed]\nassign = [\"n\"]\n", "u"))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_files_say_what_is_wrong() {
+        let e = Keymap::from_texts(DEFAULT_KEYMAP, Some(("[opertors]\nadd = [\"n\"]\n", "u")))
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown section [opertors]"), "{e}");
+        let e =
+            Keymap::from_texts(DEFAULT_KEYMAP, Some(("[feed]\nfly = [\"n\"]\n", "u"))).unwrap_err();
+        assert!(e.to_string().contains("unknown action 'fly'"), "{e}");
+        let e = Keymap::from_texts(
+            DEFAULT_KEYMAP,
+            Some(("[feed]\nassign = [\"ctrl-\"]\n", "u")),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("feed"), "{e}");
+        let e = Keymap::from_texts(DEFAULT_KEYMAP, Some(("[weights]\nclear = [\"0\"]\n", "u")))
+            .unwrap_err();
+        assert!(e.to_string().contains("digits"), "{e}");
+        let e = Keymap::from_texts(DEFAULT_KEYMAP, Some(("feed = 3", "u"))).unwrap_err();
+        assert!(e.to_string().contains("not a keymap"), "{e}");
+    }
+
+    #[test]
+    fn hints_leave_out_edits_when_read_only() {
+        let km = Keymap::defaults().unwrap();
+        let rw = km.hints(Context::Operators, false);
+        let ro = km.hints(Context::Operators, true);
+        assert!(rw.iter().any(|(_, h)| *h == "add"));
+        assert!(!ro.iter().any(|(_, h)| *h == "add"));
+        assert!(ro.iter().any(|(_, h)| *h == "detail"));
+    }
+}

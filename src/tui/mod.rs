@@ -1,0 +1,100 @@
+//! The supervisor TUI: one App model, one Action enum, `update`, a render pass that
+//! only reads, key bindings as data, and a tokio loop over terminal events and a
+//! ~200 ms tick that polls the file's `data_version` for other processes' changes.
+
+pub mod action;
+pub mod app;
+pub mod dialog;
+pub mod feed;
+pub mod keymap;
+mod term;
+pub mod theme;
+pub mod views;
+
+use std::path::PathBuf;
+
+use crate::cli::{self, CliError, args::Global};
+use crate::store::StoreError;
+
+pub use app::{App, AppOptions, Message, MessageKind, Tab};
+pub use keymap::{Key, Keymap, KeymapError};
+pub use views::render;
+
+/// The demo's file when `--demo` is given without `--db`.
+pub const DEMO_DB: &str = "switchboard-demo.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cli(#[from] CliError),
+    #[error("key bindings: {0}")]
+    Keymap(#[from] KeymapError),
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// `switchboard` with no subcommand: opens the TUI on the file (created if missing).
+pub fn run(global: &Global) -> Result<(), TuiError> {
+    // Everything that can fail for a reason the user should read happens before the
+    // terminal is taken over, so the message lands on a normal screen.
+    let keymap = Keymap::load()?;
+    let mut global = global.clone();
+    if global.demo && global.db.is_none() {
+        global.db = Some(PathBuf::from(DEMO_DB));
+    }
+    if global.demo {
+        create_demo_file(&global)?;
+    }
+    let mut store = cli::open_store(&global)?;
+    if global.demo && store.is_empty()? {
+        // An existing but empty file (made by `init`, say) gets the demo data too.
+        eprintln!("loading the demo data into {}…", store.path().display());
+        crate::demo::load(&mut store, false)?;
+    }
+    let size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
+    let mut app = App::new(
+        store,
+        AppOptions {
+            read_only: global.read_only,
+            demo: global.demo,
+            redact: false,
+            theme: theme::Theme::from_env(),
+            keymap,
+            size,
+        },
+    )?;
+    if global.demo {
+        app.start_demo_simulator()?;
+        app.switch_tab(Tab::Feed)?;
+    }
+    term::run(app, global.mouse)
+}
+
+/// Creates the demo file when it is missing: loaded under a temporary name and renamed
+/// when complete, so an interrupted load never leaves a half-filled demo behind.
+fn create_demo_file(global: &Global) -> Result<(), TuiError> {
+    let path = cli::db_path(global);
+    if path.exists() {
+        return Ok(());
+    }
+    let mut loading = path.clone().into_os_string();
+    loading.push(".loading");
+    let loading = PathBuf::from(loading);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = loading.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    eprintln!("creating {} from the demo data…", path.display());
+    {
+        let mut partial = global.clone();
+        partial.db = Some(loading.clone());
+        let mut store = cli::open_store(&partial)?;
+        crate::demo::load(&mut store, false)?;
+        // Dropped here: the last connection checkpoints the WAL into the file.
+    }
+    std::fs::rename(&loading, &path)?;
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! What surrounds every tab: the tab bar, the status bar (file, actor, flags, last
+//! refresh, simulator, message) and the footer of key hints.
+
+use std::sync::atomic::Ordering;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{fit, hint_line, width};
+use crate::tui::app::{App, MessageKind, Tab};
+use crate::tui::dialog::Dialog;
+use crate::tui::keymap::Context;
+
+pub fn tabs(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let theme = app.theme;
+    let keys = [
+        crate::tui::action::Command::TabOperators,
+        crate::tui::action::Command::TabSources,
+        crate::tui::action::Command::TabWeights,
+        crate::tui::action::Command::TabFeed,
+    ];
+    let mut spans = vec![Span::raw(" ")];
+    for (tab, cmd) in Tab::ALL.into_iter().zip(keys) {
+        let key = app
+            .keymap
+            .first_key(Context::Global, cmd)
+            .map(|k| format!("{k} "))
+            .unwrap_or_default();
+        let mut title = format!("{key}{}", tab.title());
+        if tab == Tab::Feed && app.feed.waiting > 0 {
+            title.push_str(&format!(" ({} waiting)", app.feed.waiting));
+        }
+        let style = if tab == app.tab {
+            theme.tab_active()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(format!(" {title} "), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn status(app: &App, frame: &mut Frame<'_>, area: Rect, long_message: bool) {
+    let theme = app.theme;
+    let mut parts: Vec<Span<'static>> = Vec::new();
+    let sep = || Span::raw(" · ");
+    if app.demo {
+        parts.push(Span::styled(" DEMO", theme.badge()));
+    }
+    parts.push(Span::raw(format!(" {}", app.file_label())));
+    parts.push(sep());
+    parts.push(Span::raw(app.store.actor().to_string()));
+    if app.read_only {
+        parts.push(sep());
+        parts.push(Span::styled("read-only", theme.badge()));
+    }
+    if let Some(t) = app.last_refresh {
+        parts.push(sep());
+        parts.push(Span::raw(format!("refreshed {}", app.time(t))));
+    }
+    if let Some(sim) = &app.sim {
+        let sent = sim.progress.sent.load(Ordering::Relaxed);
+        let waiting = sim.progress.waiting.load(Ordering::Relaxed);
+        parts.push(sep());
+        let text = if sim.progress.cancel.load(Ordering::Relaxed) {
+            format!("sim stopping ({sent} sent)")
+        } else if sim.demo {
+            format!("sim {sent} sent, {waiting} waited")
+        } else {
+            format!("sim {sent}/{}, {waiting} waited", sim.count)
+        };
+        parts.push(Span::styled(text, theme.badge()));
+    }
+    // The file path is the part that gives way on a narrow terminal.
+    let total: usize = parts.iter().map(|s| s.width()).sum();
+    let avail = usize::from(area.width);
+    if total > avail {
+        let path_index = usize::from(app.demo);
+        let over = total - avail;
+        if let Some(p) = parts.get_mut(path_index) {
+            let keep = p.width().saturating_sub(over + 1).max(4);
+            let text = p.content.to_string();
+            p.content = format!(" {}", tail(&text, keep)).into();
+        }
+    }
+    let bar = Line::from(parts).style(Style::new().add_modifier(Modifier::REVERSED));
+    let message = match &app.message {
+        Some(m) => {
+            let style = match m.kind {
+                MessageKind::Error => theme.error(),
+                MessageKind::Info => theme.info(),
+            };
+            let limit =
+                usize::from(area.width).saturating_sub(1) * if long_message { 2 } else { 1 };
+            Line::from(Span::styled(format!(" {}", fit(&m.text, limit)), style))
+        }
+        None => Line::from(""),
+    };
+    let bar_area = Rect::new(area.x, area.y, area.width, 1);
+    frame.render_widget(Paragraph::new(bar), bar_area);
+    let lines = if long_message { 2 } else { 1 };
+    let message_area = Rect::new(area.x, area.y + 1, area.width, lines);
+    frame.render_widget(
+        Paragraph::new(message).wrap(Wrap { trim: false }),
+        message_area,
+    );
+}
+
+/// The last `n` cells of `s`, with a leading `…`.
+fn tail(s: &str, n: usize) -> String {
+    let chars: Vec<char> = s.trim_start().chars().collect();
+    let mut out: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in chars.iter().rev() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w >= n {
+            break;
+        }
+        out.push(*c);
+        used += w;
+    }
+    if out.len() == chars.len() {
+        return chars.into_iter().collect();
+    }
+    out.push('…');
+    out.into_iter().rev().collect()
+}
+
+pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let theme = app.theme;
+    let km = &app.keymap;
+    let key = |ctx: Context, cmd| {
+        km.first_key(ctx, cmd)
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    // In forms characters are typed, so only a non-character key can be shown there.
+    let special = |ctx: Context, cmd| {
+        km.first_special_key(ctx, cmd)
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    use crate::tui::action::Command as C;
+    let hints: Vec<(String, &str)> = if app.help.is_some() {
+        vec![
+            (key(Context::Navigation, C::Back), "close help"),
+            (key(Context::Navigation, C::Down), "scroll"),
+        ]
+    } else if let Some(d) = &app.dialog {
+        let confirm = key(Context::Dialog, C::Confirm);
+        let back = key(Context::Navigation, C::Back);
+        match d {
+            Dialog::Form(_) => vec![
+                (confirm, "save"),
+                (key(Context::Dialog, C::NextField), "next field"),
+                (
+                    format!(
+                        "{}/{}",
+                        special(Context::Navigation, C::Left),
+                        special(Context::Navigation, C::Right)
+                    ),
+                    "choose",
+                ),
+                (back, "cancel"),
+            ],
+            Dialog::Confirm(c) => vec![
+                (
+                    format!("{}/{}", key(Context::Dialog, C::Yes), confirm),
+                    c.yes.as_str(),
+                ),
+                (back, "cancel"),
+            ],
+            Dialog::Assign(_) => vec![(confirm, "assign"), (back, "cancel")],
+            Dialog::FeedFilter(_) => vec![
+                (
+                    format!(
+                        "{}/{}",
+                        key(Context::Navigation, C::Left),
+                        key(Context::Navigation, C::Right)
+                    ),
+                    "change",
+                ),
+                (confirm, "apply"),
+                (back, "cancel"),
+            ],
+            Dialog::Lead(_) => vec![(back, "close")],
+            Dialog::Audit(v) if v.filter.editing => {
+                vec![(confirm, "keep filter"), (back, "clear filter")]
+            }
+            Dialog::Audit(_) => vec![
+                (key(Context::Navigation, C::Filter), "filter"),
+                (back, "close"),
+            ],
+        }
+    } else if app_filter_editing(app) && app.tab == Tab::Feed {
+        vec![
+            (key(Context::Dialog, C::Confirm), "search"),
+            (key(Context::Navigation, C::Back), "clear the search"),
+        ]
+    } else if app_filter_editing(app) {
+        vec![
+            (key(Context::Dialog, C::Confirm), "keep filter"),
+            (key(Context::Navigation, C::Back), "clear filter"),
+        ]
+    } else {
+        let mut h = km.hints(app.tab.context(), app.read_only);
+        if app.tab == Tab::Weights {
+            // Digits type a weight here, so the tab keys are the way out.
+            h.push((key(Context::Global, C::NextTab), "next tab"));
+            if !app.read_only {
+                h.insert(0, ("0-9".to_string(), "type"));
+            }
+        }
+        h.extend(km.hints(Context::Navigation, app.read_only));
+        h.extend(km.hints(Context::Global, app.read_only));
+        h
+    };
+    // As many hints as fit, whole; help and quit always make it, at the end.
+    let always = |label: &str| label == "help" || label == "quit";
+    let cost = |k: &str, label: &str| width(k) + 1 + width(label) + 2;
+    let reserved: usize = hints
+        .iter()
+        .filter(|(_, l)| always(l))
+        .map(|(k, l)| cost(k, l))
+        .sum();
+    let mut shown: Vec<(String, &str)> = Vec::new();
+    let mut used = 1 + reserved;
+    for (k, label) in hints {
+        if always(label) {
+            shown.push((k, label));
+            continue;
+        }
+        let w = cost(&k, label);
+        if used + w > usize::from(area.width) {
+            continue;
+        }
+        used += w;
+        shown.push((k, label));
+    }
+    let (mut rest, ends): (Vec<_>, Vec<_>) = shown.into_iter().partition(|(_, l)| !always(l));
+    rest.extend(ends);
+    let shown = rest;
+    let mut line = hint_line(theme, &shown);
+    line.spans.insert(0, Span::raw(" "));
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn app_filter_editing(app: &App) -> bool {
+    match app.tab {
+        Tab::Operators => app.operators.filter.editing,
+        Tab::Sources => app.sources.filter.editing,
+        Tab::Weights => app.weights.filter.editing,
+        Tab::Feed => app.feed.search.editing,
+    }
+}

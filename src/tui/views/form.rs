@@ -1,0 +1,76 @@
+//! Add/edit forms and the simulator dialog: labelled fields, the focused one with a
+//! cursor, choices with ◀ ▶, and the store's refusal when the last save failed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{dialog_box, fit, layout, pad};
+use crate::tui::app::App;
+use crate::tui::dialog::{FieldKind, Form, FormKind};
+
+pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
+    let theme = app.theme;
+    let label_w = form.fields.iter().map(|f| f.label.len()).max().unwrap_or(4) + 2;
+    let mut lines: Vec<Line> = vec![Line::from("")];
+    let box_w: u16 = 64;
+    let value_w = usize::from(box_w).saturating_sub(label_w + 8);
+    for (i, f) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let marker = if focused { "▸ " } else { "  " };
+        let mut spans = vec![
+            Span::styled(marker.to_string(), theme.key()),
+            Span::raw(pad(&format!("{}:", f.label), label_w)),
+        ];
+        match &f.kind {
+            FieldKind::Choice { .. } => {
+                let text = format!("◀ {} ▶", f.shown());
+                spans.push(Span::styled(
+                    text,
+                    if focused {
+                        theme.selected()
+                    } else {
+                        theme.title()
+                    },
+                ));
+            }
+            _ => {
+                // The end of a long value stays visible while typing.
+                let v = &f.value;
+                let n = v.chars().count();
+                let shown: String = if n > value_w.saturating_sub(1) {
+                    v.chars().skip(n + 1 - value_w.max(1)).collect()
+                } else {
+                    v.clone()
+                };
+                spans.push(Span::styled(
+                    shown,
+                    if focused {
+                        theme.title()
+                    } else {
+                        ratatui::style::Style::new()
+                    },
+                ));
+                if focused {
+                    spans.push(Span::styled("▏", theme.key()));
+                }
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    if let FormKind::Simulate(_) = form.kind {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            "Contacts use the real intake path: routing, limits, leads.",
+            theme.dim(),
+        ));
+    }
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(fit(e, 200), theme.error()));
+    }
+    let height = lines.len() as u16 + 2;
+    let boxed = layout::centered(area, box_w, height);
+    let inner = dialog_box(frame, theme, boxed, &form.title);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

@@ -1,0 +1,189 @@
+//! The render pass: reads the App, never changes it. One file per tab or dialog;
+//! `layout` is shared with `update`.
+
+mod audit;
+mod chrome;
+mod confirm;
+mod feed;
+mod filter_picker;
+mod form;
+mod help;
+pub mod layout;
+mod lead;
+mod operators;
+mod picker;
+mod sources;
+mod weights;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, Tab};
+use super::dialog::Dialog;
+use super::theme::Theme;
+
+/// Draws the whole screen for `app`.
+pub fn render(app: &App, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    if layout::too_small(area) {
+        too_small(frame, area);
+        return;
+    }
+    let a = layout::areas(area);
+    chrome::tabs(app, frame, a.tabs);
+    match app.tab {
+        Tab::Operators => operators::render(app, frame, a.body),
+        Tab::Sources => sources::render(app, frame, a.body),
+        Tab::Weights => weights::render(app, frame, a.body),
+        Tab::Feed => feed::render(app, frame, a.body),
+    }
+    // A message too long for its line takes the footer's line too.
+    let long = app
+        .message
+        .as_ref()
+        .is_some_and(|m| width(&m.text) + 1 > usize::from(a.status.width));
+    chrome::status(app, frame, a.status, long);
+    if !long {
+        chrome::footer(app, frame, a.footer);
+    }
+    match &app.dialog {
+        Some(Dialog::Form(f)) => form::render(app, f, frame, area),
+        Some(Dialog::Confirm(c)) => confirm::render(app, c, frame, area),
+        Some(Dialog::Assign(p)) => picker::render(app, p, frame, area),
+        Some(Dialog::FeedFilter(p)) => filter_picker::render(app, p, frame, area),
+        Some(Dialog::Lead(l)) => lead::render(app, l, frame, area),
+        Some(Dialog::Audit(v)) => audit::render(app, v, frame, area),
+        None => {}
+    }
+    if let Some(scroll) = app.help {
+        help::render(app, scroll, frame, area);
+    }
+}
+
+fn too_small(frame: &mut Frame<'_>, area: Rect) {
+    let text = vec![
+        Line::from("terminal too small"),
+        Line::from(format!(
+            "need {}x{}, have {}x{}",
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT,
+            area.width,
+            area.height
+        )),
+        Line::from("enlarge it, or press q to quit"),
+    ];
+    let y = area.height.saturating_sub(3) / 2;
+    let inner = Rect::new(
+        area.x,
+        area.y + y,
+        area.width,
+        area.height.saturating_sub(y).min(3),
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        inner,
+    );
+}
+
+/// A bordered dialog box on a cleared background; returns its inside.
+fn dialog_box(frame: &mut Frame<'_>, theme: Theme, area: Rect, title: &str) -> Rect {
+    frame.render_widget(Clear, area);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// Display width of a string in terminal cells.
+pub(crate) fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// `s` cut to `max` cells, with `…` when cut.
+pub(crate) fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` cut or padded to exactly `w` cells.
+pub(crate) fn pad(s: &str, w: usize) -> String {
+    let f = fit(s, w);
+    let n = width(&f);
+    format!("{f}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// `s` right-aligned in `w` cells.
+pub(crate) fn pad_left(s: &str, w: usize) -> String {
+    let f = fit(s, w);
+    let n = width(&f);
+    format!("{}{f}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// One line of text with key hints: `key label  key label`.
+pub(crate) fn hint_line(theme: Theme, hints: &[(String, &str)]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (i, (k, label)) in hints.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(k.clone(), theme.key()));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    Line::from(spans)
+}
+
+/// A horizontal bar of `cells` cells filled to `fraction`.
+pub(crate) fn bar(fraction: f64, cells: usize) -> (String, String) {
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let full = ((f * cells as f64).round() as usize).min(cells);
+    ("█".repeat(full), "░".repeat(cells - full))
+}
+
+/// A one-line filter bar: `/text` with a cursor while typing.
+pub(crate) fn filter_bar(
+    theme: Theme,
+    f: &crate::tui::app::TextFilter,
+    what: &str,
+) -> Line<'static> {
+    let mut spans = vec![Span::styled("/", theme.key()), Span::raw(f.text.clone())];
+    if f.editing {
+        spans.push(Span::styled("▏", theme.key()));
+        spans.push(Span::styled(
+            format!("   filtering {what} · Enter keep · Esc clear"),
+            theme.dim(),
+        ));
+    } else {
+        spans.push(Span::styled(
+            format!("   filtered {what} · Esc clears"),
+            theme.dim(),
+        ));
+    }
+    Line::from(spans)
+}

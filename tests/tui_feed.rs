@@ -1,0 +1,537 @@
+//! Issue 4 by keyboard: assigning (eligible, forced, conflicting), closing, reopening,
+//! marking, draining, filters, the lead card, the audit log, the simulator, and the
+//! feed's keyset paging.
+
+mod tui_support;
+
+use std::time::{Duration, Instant};
+
+use switchboard::domain::{ContactStatus, EntityRef};
+use switchboard::store::{FeedFilter, NewContact};
+use switchboard::tui::action::Action;
+use tui_support::{Fixture, message, press, screen, type_text};
+
+fn waiting_ids(f: &Fixture) -> Vec<i64> {
+    f.store()
+        .contacts(
+            &FeedFilter {
+                status: Some(ContactStatus::Waiting),
+                ..FeedFilter::default()
+            },
+            None,
+            100,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+fn contact(f: &Fixture, id: i64) -> switchboard::store::Contact {
+    f.store().contact(id).unwrap()
+}
+
+#[test]
+fn assign_a_waiting_contact_by_keyboard() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    // Waiting only, newest first: the picker lists everyone, eligible first.
+    press(&mut app, "4 w");
+    let id = app.selected_contact_id().unwrap();
+    assert_eq!(contact(&f, id).status, ContactStatus::Waiting);
+    press(&mut app, "a");
+    let t = screen(&mut app, 80, 24);
+    for name in ["Anna Petrova", "Boris Ivanov", "Chen Wei", "Hugo Lefebvre"] {
+        assert!(t.contains(name), "{t}");
+    }
+    assert!(
+        t.contains("inactive") && t.contains("full") && t.contains("no weight"),
+        "{t}"
+    );
+    // First row: Boris (room, no weight for phone: assignable without force).
+    press(&mut app, "enter");
+    let c = contact(&f, id);
+    assert_eq!(
+        (c.status, c.operator.as_deref()),
+        (ContactStatus::Active, Some("Boris Ivanov"))
+    );
+    assert_eq!(c.assigned_by.as_deref(), Some("ann"));
+    assert!(message(&app).contains("assigned to Boris Ivanov"));
+    // The row left the waiting-only page.
+    assert!(!app.feed_ids().contains(&id));
+}
+
+#[test]
+fn eligible_operators_come_first_with_weight_and_load() {
+    let f = Fixture::new();
+    // A waiting telegram contact: give the phone source nobody, fill nobody.
+    let mut s = f.store();
+    s.set_weight(&EntityRef::parse("Chen Wei"), &EntityRef::parse("phone"), 5)
+        .unwrap();
+    // Chen took the phone backlog (room 4, had 2): one is left waiting.
+    let waiting = waiting_ids(&f);
+    assert_eq!(waiting.len(), 1);
+    let mut app = f.app();
+    press(&mut app, "4 w a");
+    let t = screen(&mut app, 120, 40);
+    let rows: Vec<&str> = t
+        .lines()
+        .filter(|l| {
+            ["Anna", "Boris", "Chen", "Hugo"]
+                .iter()
+                .any(|n| l.contains(n))
+        })
+        .collect();
+    // Chen is full now (4/4), so nobody is eligible: no weight first, then full, then
+    // inactive.
+    assert!(
+        rows[0].contains("Boris") && rows[0].contains("no weight"),
+        "{t}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Chen") && r.contains("4/4") && r.contains("full")),
+        "{t}"
+    );
+    assert!(rows.last().unwrap().contains("inactive"), "{t}");
+}
+
+#[test]
+fn a_full_or_inactive_operator_needs_confirmation_and_uses_force() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "4 w");
+    let id = app.selected_contact_id().unwrap();
+    // Last row is Hugo (inactive): Enter asks, Esc cancels.
+    press(&mut app, "a G enter");
+    assert!(app.has_dialog());
+    assert!(screen(&mut app, 80, 24).contains("Assign anyway?"));
+    press(&mut app, "esc");
+    assert_eq!(contact(&f, id).status, ContactStatus::Waiting);
+    // y assigns with force.
+    press(&mut app, "a G enter y");
+    let c = contact(&f, id);
+    assert_eq!(c.operator.as_deref(), Some("Hugo Lefebvre"));
+    // Anna is full (3/3): Enter on the confirmation works too and goes over.
+    press(&mut app, "a");
+    let t = screen(&mut app, 80, 24);
+    let anna_row = t.lines().position(|l| l.contains("Anna Petrova")).unwrap();
+    let first_row = t.lines().position(|l| l.contains("Boris Ivanov")).unwrap();
+    for _ in first_row..anna_row {
+        press(&mut app, "j");
+    }
+    let id2 = app.selected_contact_id().unwrap();
+    press(&mut app, "enter enter");
+    assert_eq!(contact(&f, id2).operator.as_deref(), Some("Anna Petrova"));
+    let anna = f
+        .store()
+        .operator(&EntityRef::parse("Anna Petrova"))
+        .unwrap();
+    assert_eq!((anna.load, anna.max_load), (4, 3));
+}
+
+#[test]
+fn two_supervisors_assign_the_same_contact_one_wins_the_other_is_told() {
+    let f = Fixture::new();
+    let mut one = f.app();
+    let mut two = f.app();
+    press(&mut one, "4 w");
+    press(&mut two, "4 w");
+    let id = one.selected_contact_id().unwrap();
+    assert_eq!(two.selected_contact_id(), Some(id));
+    // Both open the picker on the same waiting contact.
+    press(&mut one, "a");
+    press(&mut two, "a");
+    press(&mut one, "enter");
+    assert_eq!(contact(&f, id).operator.as_deref(), Some("Boris Ivanov"));
+    // Two picks Chen (second row) without having seen the change.
+    press(&mut two, "j enter");
+    let m = message(&two);
+    assert!(m.contains("already assigned to Boris Ivanov"), "{m}");
+    assert_eq!(
+        contact(&f, id).operator.as_deref(),
+        Some("Boris Ivanov"),
+        "one won"
+    );
+    // Two's feed shows the truth at once: the row left the waiting list.
+    assert!(!two.feed_ids().contains(&id));
+}
+
+#[test]
+fn reassigning_an_active_contact_checks_who_holds_it() {
+    let f = Fixture::new();
+    let mut one = f.app();
+    let mut two = f.app();
+    // The newest contact is active (Boris, telegram).
+    press(&mut one, "4");
+    press(&mut two, "4");
+    let id = one.selected_contact_id().unwrap();
+    assert_eq!(contact(&f, id).operator.as_deref(), Some("Boris Ivanov"));
+    press(&mut one, "a");
+    press(&mut two, "a");
+    // one moves it to the first eligible (Chen: weight 40 on telegram).
+    press(&mut one, "enter");
+    let holder = contact(&f, id).operator.unwrap();
+    assert_ne!(holder, "Boris Ivanov");
+    press(&mut two, "enter");
+    assert!(
+        message(&two).contains(&format!("already assigned to {holder}")),
+        "{}",
+        message(&two)
+    );
+}
+
+#[test]
+fn close_reopen_and_marks() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "4");
+    let first = app.selected_contact_id().unwrap();
+    press(&mut app, "c");
+    assert_eq!(contact(&f, first).status, ContactStatus::Closed);
+    press(&mut app, "c");
+    assert!(
+        message(&app).contains("already closed"),
+        "{}",
+        message(&app)
+    );
+    press(&mut app, "o");
+    assert_eq!(contact(&f, first).status, ContactStatus::Active);
+    // Mark three rows (space marks and moves down), then close them all.
+    press(&mut app, "g space space space");
+    let ids: Vec<i64> = app.feed_ids()[..3].to_vec();
+    assert!(screen(&mut app, 80, 24).contains("3 marked"));
+    press(&mut app, "c");
+    for id in &ids {
+        assert_eq!(contact(&f, *id).status, ContactStatus::Closed, "#{id}");
+    }
+    assert!(!screen(&mut app, 80, 24).contains("marked"));
+    // Marked rows can be reopened together; unmarking works.
+    press(&mut app, "g space space space k space");
+    press(&mut app, "o");
+    // Back with its operator, or waiting if it never had one.
+    assert_eq!(contact(&f, ids[0]).status, ContactStatus::Active);
+    assert_eq!(contact(&f, ids[1]).status, ContactStatus::Waiting);
+    assert_eq!(
+        contact(&f, ids[2]).status,
+        ContactStatus::Closed,
+        "unmarked"
+    );
+}
+
+#[test]
+fn marked_contacts_are_assigned_together() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    let waiting = waiting_ids(&f);
+    press(&mut app, "4 w space space a");
+    let t = screen(&mut app, 80, 24);
+    assert!(t.contains("2 marked contacts"), "{t}");
+    // Two contacts: Boris (1/2) has no room for both, Chen (2/4) has, so Chen is first.
+    let chen = t.lines().position(|l| l.contains("Chen Wei")).unwrap();
+    let boris = t.lines().position(|l| l.contains("Boris Ivanov")).unwrap();
+    assert!(chen < boris, "{t}");
+    press(&mut app, "enter");
+    for id in &waiting[..2] {
+        assert_eq!(contact(&f, *id).operator.as_deref(), Some("Chen Wei"));
+    }
+    assert!(
+        message(&app).contains("2 contacts assigned to Chen Wei"),
+        "{}",
+        message(&app)
+    );
+}
+
+#[test]
+fn drain_key_routes_the_backlog_and_reports_it() {
+    let f = Fixture::new();
+    // The store drains on every change that frees capacity, so a backlog that routing
+    // can take is rare; A is the supervisor's "try now". With Anna full it routes none.
+    f.store()
+        .set_weight(
+            &EntityRef::parse("Anna Petrova"),
+            &EntityRef::parse("phone"),
+            1,
+        )
+        .unwrap();
+    assert_eq!(waiting_ids(&f).len(), 3);
+    let mut app = f.app();
+    press(&mut app, "4 A");
+    assert!(
+        message(&app).contains("0 waiting contact(s) assigned"),
+        "{}",
+        message(&app)
+    );
+    assert_eq!(waiting_ids(&f).len(), 3);
+    // Room made elsewhere drains in the store; the tab title follows on the next tick.
+    assert!(screen(&mut app, 80, 24).contains("(3 waiting)"));
+    f.store()
+        .update_operator(
+            &EntityRef::parse("Anna Petrova"),
+            &switchboard::store::OperatorPatch {
+                max_load: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    app.update(Action::Tick);
+    assert_eq!(waiting_ids(&f).len(), 0);
+    assert!(!screen(&mut app, 80, 24).contains("waiting)"));
+}
+
+#[test]
+fn waiting_toggle_filter_picker_search_and_esc() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "4 w");
+    assert_eq!(app.feed_ids().len(), 3);
+    press(&mut app, "w");
+    assert_eq!(app.feed_ids().len(), 12);
+    // f: source web-form (third), any operator, status closed.
+    press(
+        &mut app,
+        "f right right right down down right right right enter",
+    );
+    let t = screen(&mut app, 120, 40);
+    assert!(
+        t.contains("source web-form") && t.contains("closed only"),
+        "{t}"
+    );
+    assert_eq!(app.feed_ids().len(), 1);
+    press(&mut app, "esc");
+    assert_eq!(app.feed_ids().len(), 12);
+    // / searches lead fields and messages, when Enter says the text is complete (a
+    // search reads the file, so it does not run on every key).
+    press(&mut app, "/");
+    type_text(&mut app, "invoice");
+    assert_eq!(app.feed_ids().len(), 12);
+    assert!(screen(&mut app, 80, 24).contains("/invoice▏"));
+    press(&mut app, "enter");
+    assert_eq!(app.feed_ids().len(), 2);
+    assert!(screen(&mut app, 80, 24).contains("· /invoice"));
+    press(&mut app, "/");
+    type_text(&mut app, "x");
+    press(&mut app, "esc");
+    assert_eq!(
+        app.feed_ids().len(),
+        12,
+        "Esc while typing clears the search"
+    );
+    press(&mut app, "/");
+    type_text(&mut app, "+7 900 111");
+    press(&mut app, "enter");
+    assert!(app.feed_ids().is_empty(), "phones are stored normalized");
+    press(&mut app, "esc /");
+    type_text(&mut app, "tg-1");
+    press(&mut app, "enter");
+    assert_eq!(app.feed_ids().len(), 2, "external ids match");
+}
+
+#[test]
+fn lead_card_lists_every_contact_of_the_lead() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    // Ravi Khan came by web-form, then by phone with the same number.
+    press(&mut app, "4 /");
+    type_text(&mut app, "Calling about");
+    press(&mut app, "enter enter");
+    let t = screen(&mut app, 120, 40);
+    assert!(t.contains("Lead #") && t.contains("Ravi Khan"), "{t}");
+    assert!(t.contains("+79001112233"), "{t}");
+    assert!(t.contains("web-form") && t.contains("phone"), "{t}");
+    assert!(t.contains("2 contact(s)"), "{t}");
+    press(&mut app, "esc");
+    assert!(!app.has_dialog());
+}
+
+#[test]
+fn audit_view_shows_changes_newest_first_and_filters() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "+ L");
+    let t = screen(&mut app, 120, 40);
+    let first = t.lines().find(|l| l.contains("operator.")).unwrap();
+    assert!(first.contains("max_load: 3 -> 4"), "{t}");
+    press(&mut app, "/");
+    type_text(&mut app, "weight");
+    press(&mut app, "enter");
+    let t = screen(&mut app, 120, 40);
+    assert!(
+        t.contains("weight.set") && !t.contains("operator.update"),
+        "{t}"
+    );
+    press(&mut app, "esc esc");
+    assert!(!app.has_dialog());
+}
+
+#[test]
+fn simulator_runs_in_the_background_and_s_cancels() {
+    let f = Fixture::new();
+    let before = f
+        .store()
+        .sources()
+        .unwrap()
+        .iter()
+        .map(|s| s.total)
+        .sum::<u32>();
+    let mut app = f.app();
+    // Source: web-form only (choices: all, phone, telegram-bot, web-form), 5 contacts
+    // as fast as 500/s.
+    press(
+        &mut app,
+        "4 s right right right tab backspace backspace backspace",
+    );
+    type_text(&mut app, "5");
+    press(&mut app, "tab backspace");
+    type_text(&mut app, "500");
+    press(&mut app, "enter");
+    assert!(app.simulating(), "{}", message(&app));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.simulating() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        app.update(Action::Tick);
+    }
+    assert!(!app.simulating());
+    assert!(
+        message(&app).contains("5 contact(s) sent"),
+        "{}",
+        message(&app)
+    );
+    let sources = f.store().sources().unwrap();
+    let total = sources.iter().map(|s| s.total).sum::<u32>();
+    assert_eq!(total, before + 5);
+    assert_eq!(
+        sources.iter().find(|s| s.name == "web-form").unwrap().total,
+        8
+    );
+    // A slow run is cancelled by s.
+    press(&mut app, "s tab backspace backspace backspace");
+    type_text(&mut app, "1000");
+    press(&mut app, "tab backspace");
+    type_text(&mut app, "2");
+    press(&mut app, "enter");
+    assert!(app.simulating());
+    press(&mut app, "s");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.simulating() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        app.update(Action::Tick);
+    }
+    assert!(message(&app).contains("cancelled"), "{}", message(&app));
+    let after = f
+        .store()
+        .sources()
+        .unwrap()
+        .iter()
+        .map(|s| s.total)
+        .sum::<u32>();
+    assert!(after < before + 5 + 1000);
+}
+
+#[test]
+fn the_feed_pages_by_id_and_keeps_its_place_while_contacts_arrive() {
+    let f = Fixture::new();
+    let mut s = f.store();
+    let batch: Vec<NewContact> = (0..100)
+        .map(|i| NewContact {
+            source: Some("phone".into()),
+            external_id: Some(format!("bulk-{i}")),
+            ..NewContact::default()
+        })
+        .collect();
+    s.add_contacts(&batch).unwrap();
+    let mut app = f.app();
+    tui_support::resize(&mut app, 80, 24);
+    press(&mut app, "4");
+    let top = app.feed_ids();
+    let page = top.len();
+    assert!(page > 10);
+    assert!(top.windows(2).all(|w| w[0] > w[1]), "newest first");
+    // Following: a new contact appears at the top.
+    s.add_contact(&NewContact {
+        source: Some("phone".into()),
+        external_id: Some("fresh-1".into()),
+        ..NewContact::default()
+    })
+    .unwrap();
+    app.update(Action::Tick);
+    assert_eq!(app.feed_ids()[0], top[0] + 1);
+    assert_eq!(app.feed_new_above(), 0);
+    // Page down: the next page starts right after the last row.
+    let shown = app.feed_ids();
+    press(&mut app, "pagedown");
+    let next = app.feed_ids();
+
+    assert_eq!(next[0], shown.last().unwrap() - 1);
+    // Scrolled: new contacts are counted, not shown.
+    for i in 0..3 {
+        s.add_contact(&NewContact {
+            source: Some("phone".into()),
+            external_id: Some(format!("late-{i}")),
+            ..NewContact::default()
+        })
+        .unwrap();
+    }
+    app.update(Action::Tick);
+    assert_eq!(app.feed_ids(), next, "kept its place");
+    assert_eq!(app.feed_new_above(), 3);
+    assert!(screen(&mut app, 80, 24).contains("3 new"));
+    // j at the bottom of the page scrolls by one row.
+    for _ in 0..=page {
+        press(&mut app, "j");
+        if app.feed_ids()[0] != next[0] {
+            break;
+        }
+    }
+    assert_eq!(app.feed_ids()[0], next[1]);
+    assert_eq!(app.selected_contact_id(), app.feed_ids().last().copied());
+    // G: the oldest page; k at its top scrolls up by one.
+    press(&mut app, "G");
+    let oldest = app.feed_ids();
+    assert_eq!(*oldest.last().unwrap(), 1);
+    press(&mut app, "pageup");
+    assert_eq!(*app.feed_ids().last().unwrap(), oldest[0] + 1);
+    // g: back to the top, following again.
+    press(&mut app, "g");
+    assert_eq!(app.feed_new_above(), 0);
+    assert_eq!(app.feed_ids()[0], top[0] + 4);
+}
+
+#[test]
+fn open_dialogs_survive_refreshes_and_the_picker_shows_fresh_loads() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    let mut other = f.store();
+    press(&mut app, "4 w a");
+    assert!(screen(&mut app, 80, 24).contains("1/2"));
+    // Another process gives Boris a contact: his load in the open picker follows.
+    other
+        .add_contact(&NewContact {
+            source: Some("telegram-bot".into()),
+            external_id: Some("tg-99".into()),
+            ..NewContact::default()
+        })
+        .unwrap();
+    other
+        .update_operator(
+            &EntityRef::parse("Chen Wei"),
+            &switchboard::store::OperatorPatch {
+                max_load: Some(9),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    app.update(Action::Tick);
+    assert!(app.has_dialog(), "a refresh must not close the picker");
+    let t = screen(&mut app, 80, 24);
+    assert!(t.contains("/9"), "{t}");
+    // A half-typed form survives a refresh too.
+    press(&mut app, "esc 1 a");
+    type_text(&mut app, "Half");
+    other.add_operator("Someone Else", 1, true).unwrap();
+    app.update(Action::Tick);
+    assert!(app.has_dialog());
+    type_text(&mut app, " Typed");
+    press(&mut app, "enter");
+    assert!(f.store().operator(&EntityRef::parse("Half Typed")).is_ok());
+}

@@ -1,0 +1,383 @@
+//! Issue 3 by keyboard: key sequences fed to the App, then the store is asked what it
+//! holds. Also the keymap file, read-only mode, filters, and live updates from another
+//! connection with the selection kept on the same item.
+
+mod tui_support;
+
+use switchboard::domain::{EntityRef, Strategy};
+use switchboard::store::OperatorPatch;
+use switchboard::tui::action::Action;
+use switchboard::tui::{Keymap, Tab, keymap::DEFAULT_KEYMAP};
+use tui_support::{Fixture, message, press, type_text};
+
+fn operator(f: &Fixture, name: &str) -> Option<switchboard::store::Operator> {
+    f.store()
+        .operators()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == name)
+}
+
+#[test]
+fn add_an_operator_with_a_form() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "a");
+    type_text(&mut app, "Zoe Quinn");
+    press(&mut app, "tab backspace");
+    type_text(&mut app, "7");
+    press(&mut app, "enter");
+    assert!(!app.has_dialog(), "{}", message(&app));
+    let zoe = operator(&f, "Zoe Quinn").expect("added");
+    assert_eq!((zoe.max_load, zoe.active), (7, true));
+    assert_eq!(
+        app.selected_operator_id(),
+        Some(zoe.id),
+        "the new one is selected"
+    );
+    assert!(message(&app).contains("added"));
+}
+
+#[test]
+fn a_refused_form_stays_open_with_the_reason() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "a");
+    type_text(&mut app, "Anna Petrova");
+    press(&mut app, "enter");
+    assert!(app.has_dialog());
+    assert!(
+        message(&app).contains("already exists"),
+        "{}",
+        message(&app)
+    );
+    press(&mut app, "esc");
+    assert!(!app.has_dialog());
+    assert_eq!(f.store().operators().unwrap().len(), 4);
+}
+
+#[test]
+fn edit_toggle_and_adjust_an_operator() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    // Boris: rename and max load 2 -> 6.
+    press(&mut app, "j e");
+    for _ in 0.."Boris Ivanov".len() {
+        press(&mut app, "backspace");
+    }
+    type_text(&mut app, "Boris I.");
+    press(&mut app, "tab backspace");
+    type_text(&mut app, "6");
+    press(&mut app, "enter");
+    let b = operator(&f, "Boris I.").expect("renamed");
+    assert_eq!(b.max_load, 6);
+    // space toggles active, + and - move max load by one.
+    press(&mut app, "space");
+    assert!(!operator(&f, "Boris I.").unwrap().active);
+    press(&mut app, "space + + -");
+    let b = operator(&f, "Boris I.").unwrap();
+    assert!(b.active);
+    assert_eq!(b.max_load, 7);
+    assert_eq!(app.selected_operator_id(), Some(b.id));
+}
+
+#[test]
+fn deleting_asks_first_and_is_refused_while_contacts_are_open() {
+    let f = Fixture::new();
+    f.store().add_operator("Idle Ivan", 1, true).unwrap();
+    let mut app = f.app();
+    // Anna holds open contacts.
+    press(&mut app, "d");
+    assert!(!app.has_dialog());
+    assert!(message(&app).contains("deactivate"), "{}", message(&app));
+    assert!(operator(&f, "Anna Petrova").is_some());
+    // Idle Ivan (last row): Esc cancels, y deletes.
+    press(&mut app, "G d");
+    assert!(app.has_dialog());
+    press(&mut app, "esc");
+    assert!(operator(&f, "Idle Ivan").is_some());
+    press(&mut app, "d y");
+    assert!(operator(&f, "Idle Ivan").is_none());
+    assert!(message(&app).contains("deleted"));
+    // Enter confirms too.
+    f.store().add_operator("Idle Ivan", 1, true).unwrap();
+    app.update(Action::Tick);
+    press(&mut app, "G d enter");
+    assert!(operator(&f, "Idle Ivan").is_none());
+}
+
+#[test]
+fn operator_detail_pane_opens_and_closes() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    let mut t = tui_support::screen(&mut app, 80, 24);
+    assert!(!t.contains("Weights by source"));
+    press(&mut app, "enter");
+    t = tui_support::screen(&mut app, 80, 24);
+    assert!(
+        t.contains("Weights by source") && t.contains("Open contacts (3)"),
+        "{t}"
+    );
+    press(&mut app, "esc");
+    t = tui_support::screen(&mut app, 80, 24);
+    assert!(!t.contains("Weights by source"));
+}
+
+#[test]
+fn sources_add_edit_cycle_and_delete() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "2 a");
+    type_text(&mut app, "whatsapp");
+    press(&mut app, "tab");
+    type_text(&mut app, "WhatsApp Business");
+    press(&mut app, "tab right enter");
+    let s = f.store().source(&EntityRef::parse("whatsapp")).unwrap();
+    assert_eq!(s.description, "WhatsApp Business");
+    assert_eq!(s.strategy, Strategy::Capacity);
+    assert_eq!(app.selected_source_id(), Some(s.id));
+    // t cycles the strategy of the selected source.
+    press(&mut app, "t");
+    assert_eq!(
+        f.store().source(&EntityRef::Id(s.id)).unwrap().strategy,
+        Strategy::Weighted
+    );
+    // e edits the description.
+    press(&mut app, "e tab");
+    type_text(&mut app, " channel");
+    press(&mut app, "enter");
+    assert_eq!(
+        f.store().source(&EntityRef::Id(s.id)).unwrap().description,
+        "WhatsApp Business channel"
+    );
+    // It has no contacts: d, y deletes it.
+    press(&mut app, "d y");
+    assert!(f.store().source(&EntityRef::Id(s.id)).is_err());
+    // phone (first row) has contacts: refused.
+    press(&mut app, "g d");
+    assert!(!app.has_dialog());
+    assert!(
+        message(&app).contains("cannot be deleted"),
+        "{}",
+        message(&app)
+    );
+    assert!(f.store().source(&EntityRef::parse("phone")).is_ok());
+}
+
+fn weight(f: &Fixture, op: &str, src: &str) -> u32 {
+    f.store()
+        .weights()
+        .unwrap()
+        .into_iter()
+        .find(|w| w.operator == op && w.source == src)
+        .map_or(0, |w| w.weight)
+}
+
+#[test]
+fn weights_by_digits_plus_minus_and_clear() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    // Columns: phone, telegram-bot, web-form. Rows: Anna, Boris, Chen, Hugo.
+    press(&mut app, "3");
+    assert_eq!(app.tab(), Tab::Weights);
+    // Anna x phone = 25
+    press(&mut app, "2 5 enter");
+    assert_eq!(weight(&f, "Anna Petrova", "phone"), 25);
+    // Boris x telegram-bot (20): + + -
+    press(&mut app, "j l + + -");
+    assert_eq!(weight(&f, "Boris Ivanov", "telegram-bot"), 21);
+    // x clears it; 0 Enter clears another.
+    press(&mut app, "x");
+    assert_eq!(weight(&f, "Boris Ivanov", "telegram-bot"), 0);
+    press(&mut app, "j 0 enter");
+    assert_eq!(weight(&f, "Chen Wei", "telegram-bot"), 0);
+    // Backspace edits the typed digits; Esc drops them.
+    press(&mut app, "l 9 9 backspace enter");
+    assert_eq!(weight(&f, "Chen Wei", "web-form"), 9);
+    press(&mut app, "5 esc enter");
+    assert_eq!(weight(&f, "Chen Wei", "web-form"), 9);
+    // h/k and arrows move too.
+    press(&mut app, "h h k up 7 enter");
+    assert_eq!(weight(&f, "Anna Petrova", "phone"), 7);
+    // Setting a weight drains the waiting phone contacts to Anna? She is full, so
+    // they keep waiting; giving Boris weight routes them.
+    press(&mut app, "j 1 enter");
+    assert_eq!(weight(&f, "Boris Ivanov", "phone"), 1);
+    assert!(
+        f.store().waiting_count().unwrap() < 3,
+        "the backlog drained to Boris"
+    );
+}
+
+#[test]
+fn tabs_switch_by_number_and_tab_but_digits_type_on_the_weights_tab() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "2");
+    assert_eq!(app.tab(), Tab::Sources);
+    press(&mut app, "tab");
+    assert_eq!(app.tab(), Tab::Weights);
+    press(&mut app, "1");
+    assert_eq!(app.tab(), Tab::Weights, "1 is typed into the cell here");
+    press(&mut app, "esc tab");
+    assert_eq!(app.tab(), Tab::Feed);
+    press(&mut app, "backtab backtab");
+    assert_eq!(app.tab(), Tab::Sources);
+    press(&mut app, "4");
+    assert_eq!(app.tab(), Tab::Feed);
+    press(&mut app, "1");
+    assert_eq!(app.tab(), Tab::Operators);
+}
+
+#[test]
+fn slash_filters_the_table_and_esc_clears() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "/");
+    type_text(&mut app, "chen");
+    press(&mut app, "enter");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Chen Wei") && !t.contains("Anna Petrova"), "{t}");
+    // Actions apply to the filtered row.
+    press(&mut app, "+");
+    assert_eq!(operator(&f, "Chen Wei").unwrap().max_load, 5);
+    press(&mut app, "esc");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Chen Wei") && t.contains("Anna Petrova"), "{t}");
+}
+
+#[test]
+fn read_only_changes_nothing() {
+    let f = Fixture::new();
+    let before = (
+        f.store().operators().unwrap(),
+        f.store().sources().unwrap(),
+        f.store().weights().unwrap(),
+    );
+    let mut app = f.app_with(|o| o.read_only = true);
+    press(&mut app, "a");
+    assert!(!app.has_dialog());
+    press(&mut app, "space + - d e");
+    press(&mut app, "2 a t d e");
+    press(&mut app, "3 5 enter + - x 2");
+    assert_eq!(
+        app.tab(),
+        Tab::Sources,
+        "digits switch tabs when nothing can be typed"
+    );
+    press(&mut app, "3 + 4 w a c o A s");
+    assert!(!app.simulating());
+    assert!(message(&app).contains("read-only"));
+    let after = (
+        f.store().operators().unwrap(),
+        f.store().sources().unwrap(),
+        f.store().weights().unwrap(),
+    );
+    assert_eq!(before, after);
+}
+
+#[test]
+fn quit_keys() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "q");
+    assert!(app.should_quit());
+    let mut app = f.app();
+    press(&mut app, "a ctrl-c");
+    assert!(app.should_quit(), "ctrl-c quits even from a form");
+    let mut app = f.app();
+    press(&mut app, "a q");
+    assert!(!app.should_quit(), "q is typed into a form");
+}
+
+#[test]
+fn help_overlay_lists_the_bindings_in_use() {
+    let f = Fixture::new();
+    let keymap = Keymap::from_texts(
+        DEFAULT_KEYMAP,
+        Some(("[operators]\nadd = [\"n\"]\n", "test")),
+    )
+    .unwrap();
+    let mut app = f.app_with(|o| o.keymap = keymap);
+    press(&mut app, "?");
+    let t = tui_support::screen(&mut app, 120, 40);
+    assert!(t.contains("add an operator"), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.contains(" n ") && l.contains("add an operator")),
+        "{t}"
+    );
+    press(&mut app, "esc");
+    // The footer follows the same table.
+    let t = tui_support::screen(&mut app, 120, 40);
+    assert!(t.contains("n add"), "{t}");
+    // And so does the key itself.
+    press(&mut app, "a");
+    assert!(!app.has_dialog());
+    press(&mut app, "n");
+    assert!(app.has_dialog());
+}
+
+#[test]
+fn another_process_changes_show_on_the_next_tick_with_the_selection_kept() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "j j");
+    let chen = operator(&f, "Chen Wei").unwrap().id;
+    assert_eq!(app.selected_operator_id(), Some(chen));
+    // Someone adds an operator that sorts first, and changes Chen.
+    let mut other = f.store();
+    other.add_operator("Aaron Abbott", 2, true).unwrap();
+    other
+        .update_operator(
+            &EntityRef::Id(chen),
+            &OperatorPatch {
+                max_load: Some(9),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    app.update(Action::Tick);
+    assert_eq!(
+        app.selected_operator_id(),
+        Some(chen),
+        "still on Chen, not row 2"
+    );
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Aaron Abbott") && t.contains("2/9"), "{t}");
+    // And the selected row is the one acted upon.
+    press(&mut app, "+");
+    assert_eq!(operator(&f, "Chen Wei").unwrap().max_load, 10);
+    // A deleted selection falls back to the row in its place.
+    other
+        .delete_operator(&EntityRef::parse("Aaron Abbott"))
+        .unwrap();
+    press(&mut app, "g");
+    other.add_operator("Aardvark", 1, true).unwrap();
+    other
+        .delete_operator(&EntityRef::parse("Aardvark"))
+        .unwrap();
+    app.update(Action::Tick);
+    assert!(app.selected_operator_id().is_some());
+}
+
+#[test]
+fn two_apps_on_one_file_see_each_others_edits() {
+    let f = Fixture::new();
+    let mut one = f.app();
+    let mut two = f.app();
+    press(&mut one, "j space");
+    two.update(Action::Tick);
+    let t = tui_support::screen(&mut two, 80, 24);
+    let boris = t
+        .lines()
+        .find(|l| l.starts_with("Boris"))
+        .unwrap()
+        .to_string();
+    assert!(boris.contains(" no "), "{boris}");
+    press(&mut two, "3 l l 4 2 enter");
+    one.update(Action::Tick);
+    press(&mut one, "3");
+    let t = tui_support::screen(&mut one, 80, 24);
+    assert!(t.contains("42"), "{t}");
+}
