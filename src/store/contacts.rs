@@ -239,11 +239,17 @@ fn pick(
 /// Caches for one intake transaction. While it holds the write lock nobody else can
 /// change sources, weights or loads, so source lookups and each source's eligible
 /// operators are read once per transaction and loads are then followed in memory.
-/// The database triggers stay the backstop.
+///
+/// New assignments are written to `operator.load` once per operator at the end of the
+/// transaction ([`IntakeCache::flush`]), by a conditional UPDATE that must change
+/// exactly one row: the backstop that refuses, and rolls back, anything past max_load.
+/// (Status changes of existing contacts keep loads through triggers.)
 #[derive(Default)]
 struct IntakeCache {
     sources: HashMap<EntityRef, (i64, Arc<str>, Strategy)>,
     eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
+    /// Contacts assigned per operator in this transaction, not yet in `operator.load`.
+    assigned: HashMap<i64, u32>,
 }
 
 impl IntakeCache {
@@ -266,12 +272,18 @@ impl IntakeCache {
     ) -> Result<Option<(i64, Arc<str>)>> {
         let list = match self.eligible.entry(source_id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                eligible(tx, source_id)?
-                    .into_iter()
-                    .map(|(c, name)| (c, Arc::<str>::from(name)))
-                    .collect(),
-            ),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let pending = &self.assigned;
+                e.insert(
+                    eligible(tx, source_id)?
+                        .into_iter()
+                        .map(|(mut c, name)| {
+                            c.load += pending.get(&c.operator_id).copied().unwrap_or(0);
+                            (c, Arc::<str>::from(name))
+                        })
+                        .collect(),
+                )
+            }
         };
         let only: Vec<Candidate> = list.iter().map(|(c, _)| *c).collect();
         let Some(i) = routing::choose(strategy, &only, ctx.rng) else {
@@ -284,7 +296,27 @@ impl IntakeCache {
                 c.load += 1;
             }
         }
+        *self.assigned.entry(chosen).or_default() += 1;
         Ok(Some((chosen, name)))
+    }
+
+    /// Writes this transaction's new assignments to `operator.load`. Each UPDATE must
+    /// change exactly one row; otherwise the operator is inactive or would pass
+    /// max_load, and the whole transaction is refused.
+    fn flush(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE operator SET load = load + ?2
+             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load",
+        )?;
+        for (&operator_id, &n) in &self.assigned {
+            if stmt.execute(params![operator_id, n])? != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "routing refused: operator #{operator_id} cannot take {n} more contact(s); nothing was stored"
+                )));
+            }
+        }
+        self.assigned.clear();
+        Ok(())
     }
 }
 
@@ -416,7 +448,12 @@ impl Store {
     /// IMMEDIATE transaction.
     pub fn add_contact(&mut self, c: &NewContact) -> Result<Intake> {
         let v = validate(c)?;
-        self.write(|tx, ctx| intake_one(tx, ctx, &mut IntakeCache::default(), &v))
+        self.write(|tx, ctx| {
+            let mut cache = IntakeCache::default();
+            let intake = intake_one(tx, ctx, &mut cache, &v)?;
+            cache.flush(tx)?;
+            Ok(intake)
+        })
     }
 
     /// Takes in a batch in one transaction. A contact that fails validation or names
@@ -436,6 +473,7 @@ impl Store {
                     },
                 });
             }
+            cache.flush(tx)?;
             Ok(out)
         })
     }

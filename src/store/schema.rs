@@ -9,10 +9,12 @@ use rusqlite_migration::{M, Migrations};
 use super::StoreError;
 
 const V1: &str = r#"
+-- CHECKs are written as OR chains, not IN lists: an IN list makes SQLite build an
+-- ephemeral table on every INSERT or UPDATE.
 CREATE TABLE operator (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
-    active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    active      INTEGER NOT NULL DEFAULT 1 CHECK (active = 0 OR active = 1),
     max_load    INTEGER NOT NULL CHECK (max_load >= 0),
     -- Open contacts held now, kept by the triggers below, so a load is read, never
     -- counted from history.
@@ -24,7 +26,7 @@ CREATE TABLE source (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
     description TEXT NOT NULL DEFAULT '',
-    strategy    TEXT NOT NULL DEFAULT 'weighted' CHECK (strategy IN ('weighted', 'capacity')),
+    strategy    TEXT NOT NULL DEFAULT 'weighted' CHECK (strategy = 'weighted' OR strategy = 'capacity'),
     created_at  INTEGER NOT NULL
 );
 
@@ -52,7 +54,7 @@ CREATE TABLE contact (
     lead_id         INTEGER NOT NULL REFERENCES lead(id),
     source_id       INTEGER NOT NULL REFERENCES source(id),
     operator_id     INTEGER REFERENCES operator(id) ON DELETE SET NULL,
-    status          TEXT NOT NULL CHECK (status IN ('waiting', 'active', 'closed')),
+    status          TEXT NOT NULL CHECK (status = 'waiting' OR status = 'active' OR status = 'closed'),
     message         TEXT NOT NULL DEFAULT '',
     idempotency_key TEXT,
     created_at      INTEGER NOT NULL,
@@ -72,19 +74,11 @@ CREATE INDEX contact_open ON contact(operator_id, id) WHERE status = 'active';
 CREATE INDEX contact_by_created ON contact(created_at);
 CREATE INDEX contact_by_assigned ON contact(assigned_at) WHERE assigned_at IS NOT NULL;
 
--- operator.load follows every change of a contact's status or operator. Automatic
--- routing (assigned_by = 'auto') must never push an operator past max_load or give
--- to an inactive one: the RAISE is the database's own backstop behind the router.
-CREATE TRIGGER contact_insert_load AFTER INSERT ON contact
-WHEN NEW.status = 'active'
-BEGIN
-    UPDATE operator SET load = load + 1 WHERE id = NEW.operator_id;
-    SELECT RAISE(ABORT, 'automatic routing would exceed max_load')
-    FROM operator
-    WHERE id = NEW.operator_id AND NEW.assigned_by = 'auto'
-      AND (load > max_load OR active = 0);
-END;
-
+-- operator.load follows every status or operator change of an existing contact
+-- (intake adds its new assignments itself, with a conditional UPDATE per operator
+-- that must change one row). Automatic routing (assigned_by = 'auto') must never push
+-- an operator past max_load or give to an inactive one: the RAISE is the database's
+-- own backstop behind the router.
 CREATE TRIGGER contact_update_load AFTER UPDATE OF status, operator_id ON contact
 BEGIN
     UPDATE operator SET load = load - 1
