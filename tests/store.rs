@@ -605,18 +605,9 @@ fn the_database_refuses_automatic_routing_past_max_load() {
     let ann = s.operator(&r("ann")).unwrap().id;
     let bob = s.operator(&r("bob")).unwrap().id;
     let conn = s.connection();
-    let contacts = || common::count(conn, "SELECT count(*) FROM contact");
 
-    // A new automatic assignment to a full operator.
-    let err = conn
-        .execute(
-            "INSERT INTO contact (lead_id, source_id, operator_id, status, created_at, assigned_at, assigned_by)
-             VALUES (?1, ?2, ?3, 'active', 0, 0, 'auto')",
-            rusqlite::params![held.lead_id, held.source_id, ann],
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains("exceed max_load"), "{err}");
-    assert_eq!(contacts(), 2);
+    // (New contacts add to operator.load in intake itself, through an UPDATE that
+    // must change one row: `WHERE load + n <= max_load AND active = 1`.)
     // A waiting contact routed automatically to a full, then an inactive operator.
     for op in [ann, bob] {
         let err = conn

@@ -17,8 +17,9 @@ pub const MAX_LINE: usize = 64 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum SourceField {
-    Id(i64),
+    // Names first: untagged variants are tried in order, and names are the usual case.
     Name(String),
+    Id(i64),
 }
 
 #[derive(Debug, Deserialize)]

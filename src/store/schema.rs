@@ -71,7 +71,6 @@ CREATE INDEX contact_by_operator ON contact(operator_id, id);
 CREATE INDEX contact_by_lead ON contact(lead_id, id);
 CREATE INDEX contact_waiting ON contact(source_id, id) WHERE status = 'waiting';
 CREATE INDEX contact_open ON contact(operator_id, id) WHERE status = 'active';
-CREATE INDEX contact_by_created ON contact(created_at);
 CREATE INDEX contact_by_assigned ON contact(assigned_at) WHERE assigned_at IS NOT NULL;
 
 -- operator.load follows every status or operator change of an existing contact
