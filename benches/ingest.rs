@@ -1,2 +1,348 @@
-// Placeholder until the benchmark lands.
-fn main() {}
+//! `ingest` throughput: 100,000 JSON lines through `switchboard::cli::ingest::run`
+//! (batches of 5,000, one transaction each, synchronous=FULL), and the same file
+//! through the real binary, `switchboard ingest FILE > /dev/null`.
+//!
+//! `cargo bench --bench ingest`. Every iteration starts from a fresh file holding only
+//! the roster; setting it up is not timed.
+
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput};
+use serde_json::{Map, Value, json};
+use switchboard::cli::ingest;
+use switchboard::domain::{EntityRef, Strategy};
+use switchboard::store::{OpenOptions, Store};
+use tempfile::TempDir;
+
+const LINES: u64 = 100_000;
+const BATCH: usize = 5_000;
+
+// ---------------------------------------------------------------------------------
+// The roster: 8 operators (one inactive), 4 sources, a weight matrix with zeros, and
+// max_loads with room for the whole file, so every contact routes instead of waiting.
+// (The same shape as benches/routing.rs.)
+
+const SOURCES: [(&str, Strategy); 4] = [
+    ("web", Strategy::Weighted),
+    ("phone", Strategy::Weighted),
+    ("chat", Strategy::Capacity),
+    ("email", Strategy::Weighted),
+];
+
+/// (name, max_load, active, weight per source in `SOURCES` order; 0 = no traffic).
+const OPERATORS: [(&str, u32, bool, [u32; 4]); 8] = [
+    ("alice", 100_000, true, [10, 0, 5, 0]),
+    ("bob", 100_000, true, [10, 5, 0, 0]),
+    ("carol", 80_000, true, [5, 10, 0, 3]),
+    ("dave", 80_000, true, [0, 10, 5, 0]),
+    ("erin", 60_000, true, [3, 0, 10, 5]),
+    ("frank", 60_000, true, [0, 3, 10, 0]),
+    ("grace", 50_000, true, [1, 0, 0, 10]),
+    ("heidi", 40_000, false, [5, 5, 5, 5]),
+];
+
+fn set_up_roster(store: &mut Store) {
+    for (name, strategy) in SOURCES {
+        store
+            .add_source(name, "benchmark source", strategy)
+            .expect("add source");
+    }
+    for (name, max_load, active, weights) in OPERATORS {
+        store
+            .add_operator(name, max_load, active)
+            .expect("add operator");
+        for ((source, _), weight) in SOURCES.iter().zip(weights) {
+            if weight > 0 {
+                store
+                    .set_weight(&EntityRef::from(name), &EntityRef::from(*source), weight)
+                    .expect("set weight");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The input: 70% of lines from new leads, 30% from returning ones (some bringing an
+// email the lead lacked); sources 40/30/20/10; half carry an idempotency key; 1% are
+// retries of an earlier line (a duplicate when that line had a key).
+
+/// Spreads lead numbers over 0..10^9 one-to-one, as real phone numbers and CRM ids are
+/// spread: new leads land all over their indexes, not at the end.
+fn scatter(n: u64) -> u64 {
+    (n.wrapping_mul(2_654_435_769) + 123_456_789) % 1_000_000_000
+}
+
+/// A one-to-one 64-bit mix (the splitmix64 finalizer): idempotency keys look random,
+/// like the UUIDs clients send.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(self.0)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn jsonl(lines: u64) -> Vec<u8> {
+    let mut rng = SplitMix(0x1D6E57);
+    let mut leads = 0u64;
+    let mut out: Vec<String> = Vec::with_capacity(lines as usize);
+    for contact in 0..lines {
+        if contact > 0 && rng.below(100) == 0 {
+            let earlier = out[rng.below(contact) as usize].clone();
+            out.push(earlier);
+            continue;
+        }
+        let returning = leads > 0 && rng.below(100) < 30;
+        let lead = if returning {
+            rng.below(leads)
+        } else {
+            leads += 1;
+            leads - 1
+        };
+        let source = match rng.below(100) {
+            0..40 => 0,
+            40..70 => 1,
+            70..90 => 2,
+            _ => 3,
+        };
+        let keyed = rng.below(2) == 0;
+        let adds_email = returning && rng.below(10) == 0;
+        // A lead's identifiers follow from its number: 30% external id, 40% phone,
+        // 20% email, 10% phone and email.
+        let kind = lead % 10;
+        let mut line = Map::new();
+        line.insert("source".into(), json!(SOURCES[source].0));
+        if kind < 3 {
+            line.insert(
+                "external_id".into(),
+                json!(format!("crm-{:09}", scatter(lead))),
+            );
+        }
+        if matches!(kind, 3..=6 | 9) {
+            line.insert("phone".into(), json!(format!("+1 {:09}", scatter(lead))));
+        }
+        if matches!(kind, 7..=9) || adds_email {
+            line.insert(
+                "email".into(),
+                json!(format!("lead{:09}@example.com", scatter(lead))),
+            );
+        }
+        line.insert("name".into(), json!(format!("Lead {lead}")));
+        line.insert(
+            "message".into(),
+            json!(format!(
+                "Order {contact}: please call me back about the delivery"
+            )),
+        );
+        if keyed {
+            line.insert(
+                "idempotency_key".into(),
+                json!(format!("req-{:016x}", mix(contact))),
+            );
+        }
+        out.push(Value::Object(line).to_string());
+    }
+    let mut bytes = out.join("\n").into_bytes();
+    bytes.push(b'\n');
+    bytes
+}
+
+// ---------------------------------------------------------------------------------
+
+/// A scratch directory under the target dir (never a tmpfs, where fsync is free).
+fn scratch() -> TempDir {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("bench-data");
+    fs::create_dir_all(&dir).expect("create target/bench-data");
+    tempfile::Builder::new()
+        .prefix("ingest-")
+        .tempdir_in(dir)
+        .expect("scratch dir")
+}
+
+fn options() -> OpenOptions {
+    // Default durability (synchronous=FULL), as the binary uses without
+    // SWITCHBOARD_SYNCHRONOUS.
+    OpenOptions {
+        actor: Some("bench".into()),
+        ..OpenOptions::default()
+    }
+}
+
+/// A new file at `path` holding the roster and nothing else.
+fn fresh_store(path: &Path) -> Store {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let mut store = Store::open(path, options()).expect("open fresh file");
+    set_up_roster(&mut store);
+    store
+}
+
+/// CPU time of this process, all threads, from `/proc/self/stat` (Linux; `None`
+/// elsewhere). Ticks are taken as the usual 100 per second.
+fn process_cpu() -> Option<Duration> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// What the library benchmark measured besides criterion's wall time.
+#[derive(Default)]
+struct Ran {
+    library: bool,
+    binary: bool,
+    /// Process CPU time inside the timed `ingest::run` calls, and how many runs.
+    library_cpu: Duration,
+    library_runs: u64,
+}
+
+/// Runs the two benchmarks; returns what ran (a filter may skip one).
+fn benches(c: &mut Criterion, input: &Arc<[u8]>, dir: &Path) -> Ran {
+    let mut ran = Ran::default();
+    let mut group = c.benchmark_group("ingest");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(LINES));
+    let db = dir.join("library.db");
+    group.bench_function("library_100k_lines", |b| {
+        ran.library = true;
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut store = fresh_store(&db);
+                let reader = Cursor::new(Arc::clone(input));
+                let cpu = process_cpu();
+                let started = Instant::now();
+                let report =
+                    ingest::run(&mut store, reader, &mut std::io::sink(), BATCH).expect("ingest");
+                total += started.elapsed();
+                if let (Some(a), Some(b)) = (cpu, process_cpu()) {
+                    ran.library_cpu += b.saturating_sub(a);
+                    ran.library_runs += 1;
+                }
+                assert_eq!(
+                    (report.accepted, report.rejected),
+                    (LINES, 0),
+                    "every line should be taken in"
+                );
+            }
+            total
+        });
+    });
+
+    let file = dir.join("input.jsonl");
+    fs::write(&file, &input[..]).expect("write input file");
+    let db = dir.join("binary.db");
+    group.bench_function("binary_100k_lines", |b| {
+        ran.binary = true;
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                drop(fresh_store(&db));
+                total += run_binary(&db, &file);
+            }
+            total
+        });
+    });
+    group.finish();
+    ran
+}
+
+/// `switchboard --db DB ingest FILE > /dev/null`, timed from spawn to exit.
+fn run_binary(db: &Path, file: &Path) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--db")
+        .arg(db)
+        .arg("ingest")
+        .arg(file)
+        .env_remove("SWITCHBOARD_SYNCHRONOUS")
+        .stdout(Stdio::null())
+        .status()
+        .expect("run switchboard");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "switchboard ingest failed: {status}");
+    elapsed
+}
+
+/// Criterion's mode, as its command line says (`cargo test --benches` omits --bench).
+fn benchmarking() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
+}
+
+fn criterion_rate(bench: &str) -> Option<f64> {
+    let home = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .parent()
+                .expect("target dir")
+                .join("criterion")
+        });
+    let text =
+        fs::read_to_string(home.join("ingest").join(bench).join("new/estimates.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(LINES as f64 * 1e9 / v["mean"]["point_estimate"].as_f64()?)
+}
+
+fn main() {
+    let input: Arc<[u8]> = jsonl(LINES).into();
+    let dir = scratch();
+    let mut criterion = Criterion::default().configure_from_args();
+    let ran = benches(&mut criterion, &input, dir.path());
+    criterion.final_summary();
+    if benchmarking() {
+        println!(
+            "\ningest summary: {LINES} lines, {} MB, batches of {BATCH}, synchronous=FULL",
+            input.len() / 1_000_000
+        );
+        for (ran, bench, how) in [
+            (
+                ran.library,
+                "library_100k_lines",
+                "cli::ingest::run, output to io::sink()",
+            ),
+            (
+                ran.binary,
+                "binary_100k_lines",
+                "switchboard ingest FILE > /dev/null",
+            ),
+        ] {
+            if let Some(rate) = ran.then(|| criterion_rate(bench)).flatten() {
+                println!("  {rate:>9.0} contacts/s  {how}  (goal >= 100000)");
+            }
+        }
+        if ran.library_runs > 0 && !ran.library_cpu.is_zero() {
+            // Less disturbed than wall time when other processes compete for the CPUs.
+            println!(
+                "  {:>9.0} contacts per CPU-second (all threads) in cli::ingest::run",
+                (ran.library_runs * LINES) as f64 / ran.library_cpu.as_secs_f64()
+            );
+        }
+    }
+}

@@ -36,6 +36,8 @@ struct Line {
 
 /// One input line as read: its number and bytes, or why it could not be read.
 type RawLine = (u64, Result<Vec<u8>, String>);
+/// One input line parsed: its number and contact, or why it was rejected.
+type ParsedLine = (u64, Result<NewContact, String>);
 
 /// Reads lines of at most [`MAX_LINE`] bytes; a longer line is reported and skipped
 /// without holding it in memory.
@@ -159,8 +161,18 @@ pub fn run(
     out: &mut impl Write,
     batch: usize,
 ) -> Result<IngestReport, StoreError> {
-    let (tx, rx) = mpsc::sync_channel::<RawLine>(batch.max(1) * 2);
-    let reader = thread::spawn(move || read_lines(input, tx));
+    // Reading and JSON parsing run on their own thread, so the store's transaction
+    // work (the single writer) is all the main thread does.
+    let (raw_tx, raw_rx) = mpsc::sync_channel::<RawLine>(batch.max(1) * 2);
+    let (tx, rx) = mpsc::sync_channel::<ParsedLine>(batch.max(1) * 2);
+    let reader = thread::spawn(move || read_lines(input, raw_tx));
+    let parser = thread::spawn(move || {
+        for (n, raw) in raw_rx {
+            if tx.send((n, raw.and_then(|b| parse(&b)))).is_err() {
+                return;
+            }
+        }
+    });
     let mut report = IngestReport {
         accepted: 0,
         rejected: 0,
@@ -176,10 +188,7 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let mut parsed: Vec<(u64, Result<NewContact, String>)> = Vec::with_capacity(lines.len());
-        for (n, raw) in lines {
-            parsed.push((n, raw.and_then(|b| parse(&b))));
-        }
+        let parsed = lines;
         let good: Vec<NewContact> = parsed
             .iter()
             .filter_map(|(_, p)| p.as_ref().ok().cloned())
@@ -208,6 +217,7 @@ pub fn run(
         out.flush().map_err(io_err)?;
     }
     let _ = reader.join();
+    let _ = parser.join();
     Ok(report)
 }
 
