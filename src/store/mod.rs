@@ -3,6 +3,7 @@
 //! change watcher. Every front end (CLI, TUI, simulator) calls these functions.
 
 mod audit;
+mod checkpoint;
 mod contacts;
 mod leads;
 mod models;
@@ -132,6 +133,8 @@ pub struct Store {
     path: PathBuf,
     /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
     clock: Option<i64>,
+    /// Background checkpoints; `None` if the thread could not start.
+    _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 /// How long the busy handler waits inside one attempt.
@@ -211,12 +214,20 @@ impl Store {
             None => rand::make_rng::<StdRng>(),
         };
         let actor = options.actor.unwrap_or_else(default_actor);
+        let checkpointer = checkpoint::Checkpointer::start(&path);
+        if checkpointer.is_some() {
+            conn.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {}",
+                checkpoint::FALLBACK_PAGES
+            ))?;
+        }
         Ok(Store {
             conn,
             rng,
             actor,
             path,
             clock: None,
+            _checkpointer: checkpointer,
         })
     }
 
