@@ -18,52 +18,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use rusqlite::params;
-use switchboard::domain::{ContactStatus, EntityRef, Strategy};
+use switchboard::domain::{ContactStatus, EntityRef};
+#[path = "common/roster.rs"]
+mod roster;
+use roster::{SOURCES, set_up_roster};
 use switchboard::store::{Durability, NewContact, OpenOptions, Store, latest_version, now_ms};
 use tempfile::TempDir;
-
-// ---------------------------------------------------------------------------------
-// The roster: 8 operators (one inactive), 4 sources, a weight matrix with zeros, and
-// max_loads that leave room, so every contact routes instead of waiting.
-
-const SOURCES: [(&str, Strategy); 4] = [
-    ("web", Strategy::Weighted),
-    ("phone", Strategy::Weighted),
-    ("chat", Strategy::Capacity),
-    ("email", Strategy::Weighted),
-];
-
-/// (name, max_load, active, weight per source in `SOURCES` order; 0 = no traffic).
-const OPERATORS: [(&str, u32, bool, [u32; 4]); 8] = [
-    ("alice", 100_000, true, [10, 0, 5, 0]),
-    ("bob", 100_000, true, [10, 5, 0, 0]),
-    ("carol", 80_000, true, [5, 10, 0, 3]),
-    ("dave", 80_000, true, [0, 10, 5, 0]),
-    ("erin", 60_000, true, [3, 0, 10, 5]),
-    ("frank", 60_000, true, [0, 3, 10, 0]),
-    ("grace", 50_000, true, [1, 0, 0, 10]),
-    ("heidi", 40_000, false, [5, 5, 5, 5]),
-];
-
-fn set_up_roster(store: &mut Store) {
-    for (name, strategy) in SOURCES {
-        store
-            .add_source(name, "benchmark source", strategy)
-            .expect("add source");
-    }
-    for (name, max_load, active, weights) in OPERATORS {
-        store
-            .add_operator(name, max_load, active)
-            .expect("add operator");
-        for ((source, _), weight) in SOURCES.iter().zip(weights) {
-            if weight > 0 {
-                store
-                    .set_weight(&EntityRef::from(name), &EntityRef::from(*source), weight)
-                    .expect("set weight");
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------
 // Traffic: a deterministic stream of contacts. 70% come from new leads, 30% from
