@@ -269,8 +269,10 @@ impl AppOptions {
 }
 
 pub struct App {
-    pub(crate) store: Store,
+    // Dropped before the store: the last connection to close checkpoints the WAL and
+    // removes it, which a read-only connection cannot do.
     watcher: Option<ChangeWatcher>,
+    pub(crate) store: Store,
     pub(crate) keymap: Keymap,
     pub(crate) theme: Theme,
     pub(crate) read_only: bool,
