@@ -188,16 +188,24 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let parsed = lines;
-        let good: Vec<NewContact> = parsed
-            .iter()
-            .filter_map(|(_, p)| p.as_ref().ok().cloned())
-            .collect();
+        // The contacts go to the store; each line keeps its number and, if it was
+        // rejected, its error, so results come out in input order.
+        let mut good: Vec<NewContact> = Vec::with_capacity(lines.len());
+        let mut order: Vec<(u64, Option<String>)> = Vec::with_capacity(lines.len());
+        for (n, p) in lines {
+            match p {
+                Ok(c) => {
+                    good.push(c);
+                    order.push((n, None));
+                }
+                Err(e) => order.push((n, Some(e))),
+            }
+        }
         let mut results = store.add_contacts(&good)?.into_iter();
-        for (n, p) in parsed {
-            let value = match p {
-                Err(e) => Err(e),
-                Ok(_) => match results.next() {
+        for (n, rejected) in order {
+            let value = match rejected {
+                Some(e) => Err(e),
+                None => match results.next() {
                     Some(Ok(intake)) => Ok(contact_line(&intake, n)),
                     Some(Err(e)) => Err(e.to_string()),
                     None => Err("internal error: missing result".into()),
