@@ -18,9 +18,8 @@ use switchboard::cli::ingest;
 use switchboard::store::{OpenOptions, Store};
 use tempfile::TempDir;
 
-#[path = "common/roster.rs"]
-mod roster;
-use roster::{SOURCES, set_up_roster};
+mod common;
+use common::{SOURCES, SplitMix, mix, scatter, set_up_roster};
 
 const LINES: u64 = 100_000;
 const BATCH: usize = 5_000;
@@ -29,33 +28,6 @@ const BATCH: usize = 5_000;
 // The input: 70% of lines from new leads, 30% from returning ones (some bringing an
 // email the lead lacked); sources 40/30/20/10; half carry an idempotency key; 1% are
 // retries of an earlier line (a duplicate when that line had a key).
-
-/// Spreads lead numbers over 0..10^9 one-to-one, as real phone numbers and CRM ids are
-/// spread: new leads land all over their indexes, not at the end.
-fn scatter(n: u64) -> u64 {
-    (n.wrapping_mul(2_654_435_769) + 123_456_789) % 1_000_000_000
-}
-
-/// A one-to-one 64-bit mix (the splitmix64 finalizer): idempotency keys look random,
-/// like the UUIDs clients send.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix(self.0)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn jsonl(lines: u64) -> Vec<u8> {
     let mut rng = SplitMix(0x1D6E57);

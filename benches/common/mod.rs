@@ -1,4 +1,6 @@
-//! The benchmarks' roster: 8 operators (one inactive), 4 sources, a weight matrix with
+//! Shared by the benchmarks: the roster and the deterministic randomness of the traffic.
+//!
+//! The roster: 8 operators (one inactive), 4 sources, a weight matrix with
 //! zeros, and max_loads with room for the whole file, so every contact routes instead
 //! of waiting. Shared by benches/routing.rs and benches/ingest.rs.
 
@@ -41,5 +43,32 @@ pub fn set_up_roster(store: &mut Store) {
                     .expect("set weight");
             }
         }
+    }
+}
+
+/// Spreads lead numbers over 0..10^9 one-to-one, as real phone numbers and CRM ids are
+/// spread: new leads land all over their indexes, not at the end.
+pub fn scatter(n: u64) -> u64 {
+    (n.wrapping_mul(2_654_435_769) + 123_456_789) % 1_000_000_000
+}
+
+/// A one-to-one 64-bit mix (the splitmix64 finalizer): idempotency keys look random,
+/// like the UUIDs clients send.
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(self.0)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
     }
 }
