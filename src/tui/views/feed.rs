@@ -92,11 +92,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         } else {
             "no contacts yet: they appear here as they arrive (s starts the simulator)"
         };
-        let a = Rect::new(table_area.x, table_area.y + 1, table_area.width, 1);
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.dim())).alignment(Alignment::Center),
-            a,
-        );
+        super::empty_table_note(frame, theme, table_area, text, Alignment::Center);
         return;
     }
 

@@ -102,6 +102,21 @@ fn dialog_box(frame: &mut Frame<'_>, theme: Theme, area: Rect, title: &str) -> R
 }
 
 /// Display width of a string in terminal cells.
+/// One dim line under a table's header row, for a table with no rows.
+pub(crate) fn empty_table_note(
+    frame: &mut Frame<'_>,
+    theme: Theme,
+    table_area: Rect,
+    text: &str,
+    alignment: Alignment,
+) {
+    let a = Rect::new(table_area.x, table_area.y + 1, table_area.width, 1);
+    frame.render_widget(
+        Paragraph::new(Line::styled(text.to_string(), theme.dim())).alignment(alignment),
+        a,
+    );
+}
+
 pub(crate) fn width(s: &str) -> usize {
     Span::raw(s).width()
 }

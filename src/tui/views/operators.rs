@@ -93,9 +93,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     .column_spacing(2);
     frame.render_widget(table, table_area);
     if t.rows.is_empty() {
-        let msg = Paragraph::new(Line::styled("no operator matches the filter", theme.dim()));
-        let a = Rect::new(table_area.x, table_area.y + 1, table_area.width, 1);
-        frame.render_widget(msg, a);
+        super::empty_table_note(
+            frame,
+            theme,
+            table_area,
+            "no operator matches the filter",
+            Alignment::Left,
+        );
     }
     if let Some(area) = detail_area {
         detail(app, frame, area);

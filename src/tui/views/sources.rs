@@ -105,10 +105,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     .column_spacing(1);
     frame.render_widget(table, table_area);
     if t.rows.is_empty() {
-        let a = Rect::new(table_area.x, table_area.y + 1, table_area.width, 1);
-        frame.render_widget(
-            Paragraph::new(Line::styled("no source matches the filter", theme.dim())),
-            a,
+        super::empty_table_note(
+            frame,
+            theme,
+            table_area,
+            "no source matches the filter",
+            Alignment::Left,
         );
     }
     chart(app, frame, chart_area);
