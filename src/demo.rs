@@ -173,7 +173,6 @@ fn load_data(store: &mut Store, data: &DemoData) -> Result<DemoSummary, StoreErr
     store.reseed(h.seed);
     let step = (i64::from(h.hours) * 3_600_000) / i64::from(h.contacts.max(1));
     let mut open: Vec<i64> = Vec::new();
-    let (mut active, mut waiting, mut closed) = (0u64, 0u64, 0u64);
     for i in 0..h.contacts {
         let t = start + i64::from(i) * step;
         store.set_clock(Some(t));
@@ -203,14 +202,11 @@ fn load_data(store: &mut Store, data: &DemoData) -> Result<DemoSummary, StoreErr
             },
         )?;
     }
-    for s in store.sources()? {
-        waiting += u64::from(s.waiting);
-    }
-    for o in store.operators()? {
-        active += u64::from(o.load);
-    }
-    let total: u64 = store.sources()?.iter().map(|s| u64::from(s.total)).sum();
-    closed += total - active - waiting;
+    let sources = store.sources()?;
+    let waiting: u64 = sources.iter().map(|s| u64::from(s.waiting)).sum();
+    let total: u64 = sources.iter().map(|s| u64::from(s.total)).sum();
+    let active: u64 = store.operators()?.iter().map(|o| u64::from(o.load)).sum();
+    let closed = total - active - waiting;
     Ok(DemoSummary {
         operators: data.operator.len(),
         sources: data.source.len(),

@@ -126,18 +126,24 @@ mod tests {
         assert!((s[0] - 0.5).abs() < 1e-12);
     }
 
-    /// Chi-square goodness of fit of observed picks against `shares`, at p > 0.001.
-    fn assert_fits(strategy: Strategy, cs: &[Candidate], seed: u64) {
+    /// Draws 60,000 picks among `drawn` and returns the chi-square p-value of the counts
+    /// against the shares `expected` should have (same operators, maybe other weights).
+    fn fit_p_value(
+        strategy: Strategy,
+        drawn: &[Candidate],
+        expected: &[Candidate],
+        seed: u64,
+    ) -> f64 {
         let n = 60_000;
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut counts = vec![0u64; cs.len()];
+        let mut counts = vec![0u64; drawn.len()];
         for _ in 0..n {
-            counts[choose(strategy, cs, &mut rng).unwrap()] += 1;
+            counts[choose(strategy, drawn, &mut rng).unwrap()] += 1;
         }
-        let expected = shares(strategy, cs);
+        let shares = shares(strategy, expected);
         let mut stat = 0.0;
         let mut cells = 0;
-        for (i, &p) in expected.iter().enumerate() {
+        for (i, &p) in shares.iter().enumerate() {
             if p == 0.0 {
                 assert_eq!(counts[i], 0, "an ineligible operator was picked");
                 continue;
@@ -147,10 +153,15 @@ mod tests {
             cells += 1;
         }
         let dist = ChiSquared::new((cells - 1) as f64).unwrap();
-        let p_value = 1.0 - dist.cdf(stat);
+        1.0 - dist.cdf(stat)
+    }
+
+    /// Chi-square goodness of fit of observed picks against `shares`, at p > 0.001.
+    fn assert_fits(strategy: Strategy, cs: &[Candidate], seed: u64) {
+        let p_value = fit_p_value(strategy, cs, cs, seed);
         assert!(
             p_value > 0.001,
-            "shares do not fit: chi2={stat:.2}, p={p_value:.5}, counts={counts:?}, expected={expected:?}"
+            "shares do not fit: p={p_value:.5}, candidates={cs:?}"
         );
     }
 
@@ -174,17 +185,15 @@ mod tests {
 
     #[test]
     fn chi_square_detects_a_wrong_distribution() {
-        // Guard against a test that cannot fail: uniform picks must not fit 10/30/60.
-        let n = 60_000u64;
-        let counts = [n / 3, n / 3, n / 3];
-        let expected = [0.1, 0.3, 0.6];
-        let stat: f64 = counts
-            .iter()
-            .zip(expected)
-            .map(|(&c, p)| (c as f64 - p * n as f64).powi(2) / (p * n as f64))
-            .sum();
-        let p_value = 1.0 - ChiSquared::new(2.0).unwrap().cdf(stat);
-        assert!(p_value < 1e-6);
+        // Guard against a test that cannot fail: the same check must reject picks made
+        // with equal weights when 10/30/60 is expected.
+        let expected = [
+            cand(1, 10, 0, 100),
+            cand(2, 30, 0, 100),
+            cand(3, 60, 0, 100),
+        ];
+        let uniform = [cand(1, 1, 0, 100), cand(2, 1, 0, 100), cand(3, 1, 0, 100)];
+        assert!(fit_p_value(Strategy::Weighted, &uniform, &expected, 3) < 1e-6);
     }
 
     use proptest::strategy::Strategy as Strategy_;

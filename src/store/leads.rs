@@ -28,18 +28,15 @@ fn lead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lead> {
     })
 }
 
-fn by(tx: &Transaction<'_>, column: &str, value: &str) -> Result<Option<Lead>> {
-    let sql = match column {
-        "external_id" => {
-            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE external_id = ?1"
-        }
-        "phone" => {
-            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE phone = ?1 ORDER BY id LIMIT 1"
-        }
-        _ => {
-            "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE email = ?1 ORDER BY id LIMIT 1"
-        }
-    };
+/// Lookups of a lead by one identifier (the oldest lead, where several share it).
+const BY_EXTERNAL_ID: &str =
+    "SELECT id, external_id, phone, email, name, created_at FROM lead WHERE external_id = ?1";
+const BY_PHONE: &str = "SELECT id, external_id, phone, email, name, created_at FROM lead
+     WHERE phone = ?1 ORDER BY id LIMIT 1";
+const BY_EMAIL: &str = "SELECT id, external_id, phone, email, name, created_at FROM lead
+     WHERE email = ?1 ORDER BY id LIMIT 1";
+
+fn by(tx: &Transaction<'_>, sql: &str, value: &str) -> Result<Option<Lead>> {
     Ok(tx
         .prepare_cached(sql)?
         .query_row([value], lead_from_row)
@@ -61,19 +58,19 @@ pub(crate) fn match_or_create(
     let mut by_email = None;
     let mut found = None;
     if let Some(x) = &identity.external_id {
-        by_ext = by(tx, "external_id", x)?;
+        by_ext = by(tx, BY_EXTERNAL_ID, x)?;
         found = by_ext.clone();
     }
     if found.is_none()
         && let Some(p) = &identity.phone
     {
-        by_phone = by(tx, "phone", p)?;
+        by_phone = by(tx, BY_PHONE, p)?;
         found = by_phone.clone();
     }
     if found.is_none()
         && let Some(e) = &identity.email
     {
-        by_email = by(tx, "email", e)?;
+        by_email = by(tx, BY_EMAIL, e)?;
         found = by_email.clone();
     }
     let Some(lead) = found else {
@@ -107,7 +104,7 @@ pub(crate) fn match_or_create(
     {
         let owner = match &by_phone {
             Some(l) => Some(l.id),
-            None => by(tx, "phone", p)?.map(|l| l.id),
+            None => by(tx, BY_PHONE, p)?.map(|l| l.id),
         };
         if owner.is_none() {
             phone = Some(p.clone());
@@ -119,7 +116,7 @@ pub(crate) fn match_or_create(
     {
         let owner = match &by_email {
             Some(l) => Some(l.id),
-            None => by(tx, "email", e)?.map(|l| l.id),
+            None => by(tx, BY_EMAIL, e)?.map(|l| l.id),
         };
         if owner.is_none() {
             email = Some(e.clone());
