@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use switchboard::domain::{ContactStatus, EntityRef};
 use switchboard::store::{FeedFilter, NewContact};
 use switchboard::tui::action::Action;
-use tui_support::{Fixture, message, press, screen, type_text};
+use tui_support::{Fixture, message, press, screen, set_max_load, type_text};
 
 fn waiting_ids(f: &Fixture) -> Vec<i64> {
     f.store()
@@ -265,15 +265,7 @@ fn drain_key_routes_the_backlog_and_reports_it() {
     assert_eq!(waiting_ids(&f).len(), 3);
     // Room made elsewhere drains in the store; the tab title follows on the next tick.
     assert!(screen(&mut app, 80, 24).contains("(3 waiting)"));
-    f.store()
-        .update_operator(
-            &EntityRef::parse("Anna Petrova"),
-            &switchboard::store::OperatorPatch {
-                max_load: Some(10),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_max_load(&mut f.store(), EntityRef::parse("Anna Petrova"), 10);
     app.update(Action::Tick);
     assert_eq!(waiting_ids(&f).len(), 0);
     assert!(!screen(&mut app, 80, 24).contains("waiting)"));
@@ -512,15 +504,7 @@ fn open_dialogs_survive_refreshes_and_the_picker_shows_fresh_loads() {
             ..NewContact::default()
         })
         .unwrap();
-    other
-        .update_operator(
-            &EntityRef::parse("Chen Wei"),
-            &switchboard::store::OperatorPatch {
-                max_load: Some(9),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_max_load(&mut other, EntityRef::parse("Chen Wei"), 9);
     app.update(Action::Tick);
     assert!(app.has_dialog(), "a refresh must not close the picker");
     let t = screen(&mut app, 80, 24);

@@ -5,10 +5,9 @@
 mod tui_support;
 
 use switchboard::domain::{EntityRef, Strategy};
-use switchboard::store::OperatorPatch;
 use switchboard::tui::action::Action;
 use switchboard::tui::{Keymap, Tab, keymap::DEFAULT_KEYMAP};
-use tui_support::{Fixture, message, press, type_text};
+use tui_support::{Fixture, message, press, set_max_load, type_text};
 
 fn operator(f: &Fixture, name: &str) -> Option<switchboard::store::Operator> {
     f.store()
@@ -328,15 +327,7 @@ fn another_process_changes_show_on_the_next_tick_with_the_selection_kept() {
     // Someone adds an operator that sorts first, and changes Chen.
     let mut other = f.store();
     other.add_operator("Aaron Abbott", 2, true).unwrap();
-    other
-        .update_operator(
-            &EntityRef::Id(chen),
-            &OperatorPatch {
-                max_load: Some(9),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_max_load(&mut other, EntityRef::Id(chen), 9);
     app.update(Action::Tick);
     assert_eq!(
         app.selected_operator_id(),

@@ -221,6 +221,19 @@ impl Fixture {
 }
 
 /// Presses keys given by name, space separated: `a`, `enter`, `ctrl-c`, `A`.
+/// Sets an operator's max_load through the store, as another process would.
+pub fn set_max_load(store: &mut Store, operator: EntityRef, max_load: u32) {
+    store
+        .update_operator(
+            &operator,
+            &OperatorPatch {
+                max_load: Some(max_load),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+}
+
 pub fn press(app: &mut App, keys: &str) {
     for name in keys.split(' ').filter(|k| !k.is_empty()) {
         key(app, name);
