@@ -149,15 +149,17 @@ fn options(durability: Durability) -> OpenOptions {
 }
 
 /// Closes every active contact except the newest `keep`, as one raw UPDATE (the
-/// triggers bring operator.load down with it). `+id` keeps SQLite on the small
-/// `contact_open` index instead of a rowid range scan over the whole history.
-fn close_all_but(store: &Store, keep: i64) {
+/// triggers bring operator.load down with it). Only the newest `window` contacts can
+/// be open (everything older was closed by an earlier call), so the UPDATE walks that
+/// rowid range instead of the whole history.
+fn close_all_but(store: &Store, keep: i64, window: i64) {
     store
         .connection()
         .execute(
             "UPDATE contact SET status = 'closed', closed_at = created_at
-             WHERE status = 'active' AND +id <= (SELECT max(id) FROM contact) - ?1",
-            [keep],
+             WHERE id > (SELECT max(id) FROM contact) - ?2
+               AND id <= (SELECT max(id) FROM contact) - ?1 AND status = 'active'",
+            [keep, window],
         )
         .expect("close contacts");
 }
@@ -201,7 +203,8 @@ fn build_history(path: &Path, contacts: u64) {
         }
         done += n;
         if done % CLOSE_EVERY == 0 || done == contacts {
-            close_all_but(&store, if done == contacts { OPEN_AFTER } else { 0 });
+            let keep = if done == contacts { OPEN_AFTER } else { 0 };
+            close_all_but(&store, keep, CLOSE_EVERY as i64);
         }
     }
     store
@@ -370,7 +373,7 @@ impl Routing {
                 0,
                 "contacts waited instead of routing"
             );
-            close_all_but(&self.store, OPEN_AFTER);
+            close_all_but(&self.store, OPEN_AFTER, n as i64 + OPEN_AFTER);
         }
         elapsed
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::{Db, assert_no_panic, stderr, stdout};
 use serde_json::Value;
 use switchboard::domain::{EntityRef, Strategy};
-use switchboard::store::{OpenOptions, Store};
+use switchboard::store::{OpenOptions, Store, latest_version};
 
 const LOCKED: &str = "database is locked";
 
@@ -287,14 +287,14 @@ fn eight_concurrent_inits_on_a_fresh_file_all_succeed() {
             );
             assert_eq!(
                 stdout(&out).trim(),
-                format!("{} is ready (schema version 1)", db.path.display())
+                format!("{} is ready (schema version {})", db.path.display(), latest_version())
             );
         }
         let conn = db.conn();
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, latest_version());
         assert_eq!(
             common::count(
                 &conn,

@@ -430,6 +430,57 @@ fn reassigning_frees_a_slot_that_drains() {
     assert_eq!(load_of(&mut s, "bob"), 1);
 }
 
+/// "Assigned today" counts the assignments made today: intake, the backlog drain and
+/// manual (re)assignment; a reopen is no new assignment, and a day in the past never
+/// counts for today.
+#[test]
+fn assigned_today_counts_todays_assignments() {
+    let (_d, mut s) = fresh();
+    setup(&mut s, &[("ann", 2, true, 1), ("bob", 5, true, 0)]);
+    let today = |s: &mut Store, name: &str| s.operator(&r(name)).unwrap().assigned_today;
+
+    // Yesterday's traffic is not today's.
+    s.set_clock(Some(switchboard::store::now_ms() - 2 * 86_400_000));
+    let old = add(&mut s, &by_email("web", "old@x.io")).contact;
+    s.close_contact(old.id).unwrap();
+    s.set_clock(None);
+    assert_eq!(today(&mut s, "ann"), 0);
+
+    let first = add(&mut s, &by_email("web", "a@x.io")).contact;
+    s.add_contacts(&[by_email("web", "b@x.io"), by_email("web", "c@x.io")])
+        .unwrap();
+    assert_eq!(today(&mut s, "ann"), 2, "two routed, one waits (max_load 2)");
+
+    // Closing drains the waiting one to ann: a third assignment today.
+    s.close_contact(first.id).unwrap();
+    assert_eq!(today(&mut s, "ann"), 3);
+    assert_eq!(load_of(&mut s, "ann"), 2);
+
+    // A manual move counts for the operator it goes to.
+    let ann = s.operator(&r("ann")).unwrap().id;
+    let held = s.open_contacts(ann, 10).unwrap();
+    s.assign_contact(held[0].id, &r("bob"), false, Expect::Any)
+        .unwrap();
+    assert_eq!((today(&mut s, "ann"), today(&mut s, "bob")), (3, 1));
+
+    // Reopening a contact closed today gives it back to its operator: no new count.
+    s.close_contact(held[0].id).unwrap();
+    s.reopen_contact(held[0].id).unwrap();
+    assert_eq!(today(&mut s, "bob"), 1);
+    // Reopening yesterday's contact is no assignment today either.
+    s.reopen_contact(old.id).unwrap();
+    assert_eq!(today(&mut s, "ann"), 3);
+
+    // The list reads the same counter.
+    let listed: Vec<(String, u32)> = s
+        .operators()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.name, o.assigned_today))
+        .collect();
+    assert_eq!(listed, vec![("ann".into(), 3), ("bob".into(), 1)]);
+}
+
 // ---------------------------------------------------------------- load bookkeeping
 
 #[derive(Debug, Clone)]
@@ -806,7 +857,7 @@ fn refuses_files_it_must_not_touch() {
             err,
             StoreError::NewerSchema {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),

@@ -71,9 +71,9 @@ impl FeedFilter {
         let mut parts = Vec::new();
         let mut values = Vec::new();
         if let Some(s) = self.status {
-            // A literal, not a parameter: SQLite uses a partial index (contact_waiting,
-            // contact_open) only when the query names its condition literally. The
-            // value is one of three constants.
+            // A literal, not a parameter: SQLite uses the partial index contact_waiting
+            // only when the query names its condition literally. The value is one of
+            // three constants.
             parts.push(format!("c.status = '{}'", s.as_str()));
         }
         if let Some(id) = self.source_id {
@@ -300,16 +300,25 @@ impl IntakeCache {
         Ok(Some((chosen, name)))
     }
 
-    /// Writes this transaction's new assignments to `operator.load`. Each UPDATE must
-    /// change exactly one row; otherwise the operator is inactive or would pass
-    /// max_load, and the whole transaction is refused.
-    fn flush(&mut self, tx: &Transaction<'_>) -> Result<()> {
-        let mut stmt = tx.prepare_cached(
-            "UPDATE operator SET load = load + ?2
-             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load",
-        )?;
+    /// Writes this transaction's new assignments to `operator.load` and to the
+    /// operator's day counter ("assigned today", schema V2). Each UPDATE must change
+    /// exactly one row; otherwise the operator is inactive or would pass max_load, and
+    /// the whole transaction is refused.
+    fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+        if self.assigned.is_empty() {
+            return Ok(());
+        }
+        let day = super::schema::local_day_sql("?3");
+        let mut stmt = tx.prepare_cached(&format!(
+            "UPDATE operator SET load = load + ?2,
+                assigned_day_count = CASE WHEN {day} > assigned_day THEN ?2
+                    WHEN {day} = assigned_day THEN assigned_day_count + ?2
+                    ELSE assigned_day_count END,
+                assigned_day = max(assigned_day, {day})
+             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load"
+        ))?;
         for (&operator_id, &n) in &self.assigned {
-            if stmt.execute(params![operator_id, n])? != 1 {
+            if stmt.execute(params![operator_id, n, now])? != 1 {
                 return Err(StoreError::Conflict(format!(
                     "routing refused: operator #{operator_id} cannot take {n} more contact(s); nothing was stored"
                 )));
@@ -451,7 +460,7 @@ impl Store {
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
             let intake = intake_one(tx, ctx, &mut cache, &v)?;
-            cache.flush(tx)?;
+            cache.flush(tx, ctx.now)?;
             Ok(intake)
         })
     }
@@ -473,7 +482,7 @@ impl Store {
                     },
                 });
             }
-            cache.flush(tx)?;
+            cache.flush(tx, ctx.now)?;
             Ok(out)
         })
     }

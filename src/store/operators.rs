@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::models::Operator;
-use super::{Ctx, OperatorPatch, Result, Store, StoreError, audit, contacts};
+use super::{Ctx, OperatorPatch, Result, Store, StoreError, audit, contacts, now_ms, schema};
 use crate::domain::{DomainError, EntityRef, validate_entity_name};
 
 /// Largest max_load accepted.
@@ -21,11 +21,17 @@ pub(crate) fn local_midnight_ms() -> i64 {
         .unwrap_or(0)
 }
 
-const OPERATOR_SELECT: &str = "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
-        (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
-        (SELECT count(*) FROM contact c INDEXED BY contact_by_assigned
-          WHERE c.assigned_at >= ?1 AND c.operator_id = o.id)
-     FROM operator o";
+/// Columns of an operator; `?1` is the current time in milliseconds. "Assigned today"
+/// is the operator's day counter when that day is today (see schema V2).
+fn operator_select() -> String {
+    format!(
+        "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
+            (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
+            CASE WHEN o.assigned_day = {} THEN o.assigned_day_count ELSE 0 END
+         FROM operator o",
+        schema::local_day_sql("?1")
+    )
+}
 
 fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
     Ok(Operator {
@@ -41,15 +47,15 @@ fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
 }
 
 pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Operator> {
-    let today = local_midnight_ms();
+    let now = now_ms();
     let found = match r {
         EntityRef::Id(id) => tx
-            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.id = ?2"))?
-            .query_row(params![today, id], operator_from_row)
+            .prepare_cached(&format!("{} WHERE o.id = ?2", operator_select()))?
+            .query_row(params![now, id], operator_from_row)
             .optional()?,
         EntityRef::Name(name) => tx
-            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.name = ?2"))?
-            .query_row(params![today, name], operator_from_row)
+            .prepare_cached(&format!("{} WHERE o.name = ?2", operator_select()))?
+            .query_row(params![now, name], operator_from_row)
             .optional()?,
     };
     found.ok_or_else(|| StoreError::NotFound {
@@ -147,12 +153,13 @@ impl Store {
     }
 
     pub fn operators(&mut self) -> Result<Vec<Operator>> {
-        let today = local_midnight_ms();
+        let now = now_ms();
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "{OPERATOR_SELECT} ORDER BY o.name COLLATE NOCASE, o.id"
+                "{} ORDER BY o.name COLLATE NOCASE, o.id",
+                operator_select()
             ))?;
-            let rows = stmt.query_map([today], operator_from_row)?;
+            let rows = stmt.query_map([now], operator_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

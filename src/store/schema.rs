@@ -109,16 +109,69 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(at);
 "#;
 
+/// Version 2: "assigned today" becomes a per-operator counter kept where loads are
+/// kept, so `contact_by_assigned` and `contact_open` go (each cost a B-tree insert
+/// per routed contact). An operator's open contacts are read through
+/// `contact_by_operator`.
+///
+/// The day is the local calendar date as YYYYMMDD, computed by SQLite's `localtime`
+/// everywhere (here, in intake's load UPDATE and when reading), so writers and
+/// readers agree. A day older than the one counted never resets the count.
+const V2: &str = r#"
+DROP INDEX contact_open;
+DROP INDEX contact_by_assigned;
+
+ALTER TABLE operator ADD COLUMN assigned_day INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE operator ADD COLUMN assigned_day_count INTEGER NOT NULL DEFAULT 0 CHECK (assigned_day_count >= 0);
+
+UPDATE operator SET
+    assigned_day = CAST(strftime('%Y%m%d', 'now', 'localtime') AS INTEGER),
+    assigned_day_count = (
+        SELECT count(*) FROM contact c
+        WHERE c.operator_id = operator.id
+          AND c.assigned_at >= unixepoch('now', 'localtime', 'start of day', 'utc') * 1000);
+
+DROP TRIGGER contact_update_load;
+CREATE TRIGGER contact_update_load AFTER UPDATE OF status, operator_id ON contact
+BEGIN
+    UPDATE operator SET load = load - 1
+    WHERE OLD.status = 'active' AND id = OLD.operator_id;
+    -- A new assignment (the contact changes hands) counts for the day it was made;
+    -- a reopen gives the contact back to the operator it had and counts nothing.
+    UPDATE operator SET
+        load = load + 1,
+        assigned_day_count = CASE
+            WHEN NEW.operator_id IS OLD.operator_id OR NEW.assigned_at IS NULL THEN assigned_day_count
+            WHEN CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER) > assigned_day THEN 1
+            WHEN CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER) = assigned_day THEN assigned_day_count + 1
+            ELSE assigned_day_count END,
+        assigned_day = CASE
+            WHEN NEW.operator_id IS OLD.operator_id OR NEW.assigned_at IS NULL THEN assigned_day
+            ELSE max(assigned_day, CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER)) END
+    WHERE NEW.status = 'active' AND id = NEW.operator_id;
+    SELECT RAISE(ABORT, 'automatic routing would exceed max_load')
+    FROM operator
+    WHERE NEW.status = 'active' AND OLD.status = 'waiting' AND NEW.assigned_by = 'auto'
+      AND id = NEW.operator_id AND (load > max_load OR active = 0);
+END;
+"#;
+
+/// SQL for the local calendar day (YYYYMMDD) of a millisecond timestamp parameter,
+/// the same expression the schema's trigger uses.
+pub(crate) fn local_day_sql(param: &str) -> String {
+    format!("CAST(strftime('%Y%m%d', {param} / 1000, 'unixepoch', 'localtime') AS INTEGER)")
+}
+
 /// Tables of schema version 1; a file holding other tables is somebody else's.
 const OWN_TABLES: &[&str] = &["operator", "source", "weight", "lead", "contact", "audit"];
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// Schema version this build writes.
 pub fn latest_version() -> i64 {
-    1
+    2
 }
 
 /// Refuses, before SQLite opens it, a file that exists and is not a SQLite database.
@@ -198,5 +251,62 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    /// A version 1 file migrates to version 2: today's assignments are counted from
+    /// the history, the two indexes are gone and the new trigger counts.
+    #[test]
+    fn version_1_files_get_the_day_counter() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::new(vec![M::up(V1)]).to_latest(&mut conn).unwrap();
+        let now = crate::store::now_ms();
+        let old = now - 3 * 86_400_000;
+        conn.execute_batch(&format!(
+            "INSERT INTO operator (id, name, max_load, created_at) VALUES (1, 'ann', 9, 0), (2, 'bob', 9, 0);
+             INSERT INTO source (id, name, created_at) VALUES (1, 'web', 0);
+             INSERT INTO lead (id, email, created_at) VALUES (1, 'a@x.io', 0);
+             INSERT INTO contact (lead_id, source_id, operator_id, status, created_at, assigned_at, assigned_by)
+             VALUES (1, 1, 1, 'closed', {old}, {old}, 'auto'),
+                    (1, 1, 1, 'closed', {now}, {now}, 'auto'),
+                    (1, 1, 1, 'active', {now}, {now}, 'auto'),
+                    (1, 1, NULL, 'waiting', {now}, NULL, NULL);"
+        ))
+        .unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, latest_version());
+        let today = |conn: &Connection| -> Vec<(i64, i64)> {
+            conn.prepare(&format!(
+                "SELECT id, CASE WHEN assigned_day = {} THEN assigned_day_count ELSE 0 END
+                 FROM operator ORDER BY id",
+                local_day_sql("?1")
+            ))
+            .unwrap()
+            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        assert_eq!(today(&conn), vec![(1, 2), (2, 0)]);
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name IN ('contact_open', 'contact_by_assigned')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
+        // The waiting contact assigned to bob by hand counts for bob; load follows.
+        conn.execute(
+            "UPDATE contact SET status = 'active', operator_id = 2, assigned_at = ?1, assigned_by = 'sam'
+             WHERE status = 'waiting'",
+            [now],
+        )
+        .unwrap();
+        assert_eq!(today(&conn), vec![(1, 2), (2, 1)]);
+        let load: i64 = conn
+            .query_row("SELECT load FROM operator WHERE id = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(load, 1);
     }
 }
