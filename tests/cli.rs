@@ -36,7 +36,11 @@ fn init_twice_is_fine() {
     let first = db.ok(&["init"]);
     assert_eq!(
         first.trim(),
-        format!("{} is ready (schema version {})", db.path.display(), latest_version())
+        format!(
+            "{} is ready (schema version {})",
+            db.path.display(),
+            latest_version()
+        )
     );
     let second = db.json(&["init"]);
     assert_eq!(second["schema_version"], latest_version());

@@ -287,7 +287,11 @@ fn eight_concurrent_inits_on_a_fresh_file_all_succeed() {
             );
             assert_eq!(
                 stdout(&out).trim(),
-                format!("{} is ready (schema version {})", db.path.display(), latest_version())
+                format!(
+                    "{} is ready (schema version {})",
+                    db.path.display(),
+                    latest_version()
+                )
             );
         }
         let conn = db.conn();

@@ -449,7 +449,11 @@ fn assigned_today_counts_todays_assignments() {
     let first = add(&mut s, &by_email("web", "a@x.io")).contact;
     s.add_contacts(&[by_email("web", "b@x.io"), by_email("web", "c@x.io")])
         .unwrap();
-    assert_eq!(today(&mut s, "ann"), 2, "two routed, one waits (max_load 2)");
+    assert_eq!(
+        today(&mut s, "ann"),
+        2,
+        "two routed, one waits (max_load 2)"
+    );
 
     // Closing drains the waiting one to ann: a third assignment today.
     s.close_contact(first.id).unwrap();

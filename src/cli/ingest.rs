@@ -1,7 +1,8 @@
 //! `switchboard ingest`: JSON Lines in, one JSON result line out per input line,
 //! committed in batches. A line's result is printed only after its batch committed.
 
-use std::io::{BufRead, Write};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::mpsc;
 use std::thread;
 
@@ -39,10 +40,19 @@ type RawLine = (u64, Result<Vec<u8>, String>);
 /// One input line parsed: its number and contact, or why it was rejected.
 type ParsedLine = (u64, Result<NewContact, String>);
 
+/// Lines travel between the threads in chunks of at most this many, so a channel
+/// operation (and a possible wake-up) is paid per chunk, not per line.
+const CHUNK: usize = 256;
+/// Read buffer of the reader thread.
+const READ_BUFFER: usize = 1 << 16;
+
 /// Reads lines of at most [`MAX_LINE`] bytes; a longer line is reported and skipped
-/// without holding it in memory.
-fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
+/// without holding it in memory. Lines are sent in chunks; a chunk also goes out
+/// whenever the buffer is empty, before a read that may block, so a line typed into a
+/// pipe is never held back waiting for more.
+fn read_lines<R: Read>(mut input: BufReader<R>, tx: mpsc::SyncSender<Vec<RawLine>>) {
     let mut number = 0u64;
+    let mut chunk: Vec<RawLine> = Vec::with_capacity(CHUNK);
     loop {
         let mut line = Vec::new();
         let mut too_long = false;
@@ -53,7 +63,8 @@ fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     number += 1;
-                    let _ = tx.send((number, Err(format!("cannot read input: {e}"))));
+                    chunk.push((number, Err(format!("cannot read input: {e}"))));
+                    let _ = tx.send(chunk);
                     return;
                 }
             };
@@ -61,16 +72,16 @@ fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
                 break;
             }
             saw_any = true;
-            let (chunk, consumed, end) = match buf.iter().position(|&b| b == b'\n') {
+            let (piece, consumed, end) = match buf.iter().position(|&b| b == b'\n') {
                 Some(i) => (&buf[..i], i + 1, true),
                 None => (buf, buf.len(), false),
             };
             if !too_long {
-                if line.len() + chunk.len() > MAX_LINE {
+                if line.len() + piece.len() > MAX_LINE {
                     too_long = true;
                     line = Vec::new();
                 } else {
-                    line.extend_from_slice(chunk);
+                    line.extend_from_slice(piece);
                 }
             }
             input.consume(consumed);
@@ -79,6 +90,9 @@ fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
             }
         }
         if !saw_any {
+            if !chunk.is_empty() {
+                let _ = tx.send(chunk);
+            }
             return;
         }
         number += 1;
@@ -94,8 +108,14 @@ fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<RawLine>) {
         } else {
             Ok(line)
         };
-        if tx.send((number, item)).is_err() {
-            return;
+        chunk.push((number, item));
+        if chunk.len() >= CHUNK || input.buffer().is_empty() {
+            if tx
+                .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                .is_err()
+            {
+                return;
+            }
         }
     }
 }
@@ -149,59 +169,25 @@ pub fn contact_json(intake: &Intake, line: Option<u64>) -> Value {
 }
 
 /// Summary of an ingest run.
+#[derive(Debug, Default)]
 pub struct IngestReport {
     pub accepted: u64,
     pub rejected: u64,
 }
 
-/// Reads `input` to its end, writing one JSON line per input line to `out`.
-pub fn run(
-    store: &mut Store,
-    input: impl BufRead + Send + 'static,
-    out: &mut impl Write,
-    batch: usize,
+/// One committed batch on its way to the output: each line's number and, if it was
+/// rejected before the store, why; then the store's results for the others, in order.
+type Committed = (Vec<(u64, Option<String>)>, Vec<Result<Intake, StoreError>>);
+
+/// Writes the result lines of committed batches, flushing after each batch.
+fn write_results(
+    batches: mpsc::Receiver<Committed>,
+    out: &mut (impl Write + Send),
 ) -> Result<IngestReport, StoreError> {
-    // Reading and JSON parsing run on their own thread, so the store's transaction
-    // work (the single writer) is all the main thread does.
-    let (raw_tx, raw_rx) = mpsc::sync_channel::<RawLine>(batch.max(1) * 2);
-    let (tx, rx) = mpsc::sync_channel::<ParsedLine>(batch.max(1) * 2);
-    let reader = thread::spawn(move || read_lines(input, raw_tx));
-    let parser = thread::spawn(move || {
-        for (n, raw) in raw_rx {
-            if tx.send((n, raw.and_then(|b| parse(&b)))).is_err() {
-                return;
-            }
-        }
-    });
-    let mut report = IngestReport {
-        accepted: 0,
-        rejected: 0,
-    };
     let io_err = |e: std::io::Error| StoreError::Io(format!("cannot write output: {e}"));
-    // Take what is available now, up to `batch`: a pipe that trickles gets each line
-    // acknowledged quickly, a file gets large transactions.
-    while let Ok(first) = rx.recv() {
-        let mut lines = vec![first];
-        while lines.len() < batch {
-            match rx.try_recv() {
-                Ok(l) => lines.push(l),
-                Err(_) => break,
-            }
-        }
-        // The contacts go to the store; each line keeps its number and, if it was
-        // rejected, its error, so results come out in input order.
-        let mut good: Vec<NewContact> = Vec::with_capacity(lines.len());
-        let mut order: Vec<(u64, Option<String>)> = Vec::with_capacity(lines.len());
-        for (n, p) in lines {
-            match p {
-                Ok(c) => {
-                    good.push(c);
-                    order.push((n, None));
-                }
-                Err(e) => order.push((n, Some(e))),
-            }
-        }
-        let mut results = store.add_contacts(&good)?.into_iter();
+    let mut report = IngestReport::default();
+    for (order, results) in batches {
+        let mut results = results.into_iter();
         for (n, rejected) in order {
             let value = match rejected {
                 Some(e) => Err(e),
@@ -224,9 +210,93 @@ pub fn run(
         }
         out.flush().map_err(io_err)?;
     }
-    let _ = reader.join();
-    let _ = parser.join();
     Ok(report)
+}
+
+/// Reads `input` to its end, writing one JSON line per input line to `out`.
+///
+/// Four threads: reading, JSON parsing and writing results each run beside the
+/// caller's thread, which does only the store's transactions (the single writer).
+pub fn run(
+    store: &mut Store,
+    input: impl Read + Send + 'static,
+    out: &mut (impl Write + Send),
+    batch: usize,
+) -> Result<IngestReport, StoreError> {
+    let batch = batch.max(1);
+    let chunks = batch.div_ceil(CHUNK) * 2 + 1;
+    let (raw_tx, raw_rx) = mpsc::sync_channel::<Vec<RawLine>>(chunks);
+    let (tx, rx) = mpsc::sync_channel::<Vec<ParsedLine>>(chunks);
+    let reader =
+        thread::spawn(move || read_lines(BufReader::with_capacity(READ_BUFFER, input), raw_tx));
+    let parser = thread::spawn(move || {
+        for chunk in raw_rx {
+            let parsed = chunk
+                .into_iter()
+                .map(|(n, raw)| (n, raw.and_then(|b| parse(&b))))
+                .collect();
+            if tx.send(parsed).is_err() {
+                return;
+            }
+        }
+    });
+    let outcome = thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::sync_channel::<Committed>(2);
+        let writer = scope.spawn(move || write_results(done_rx, out));
+        let mut pending: VecDeque<ParsedLine> = VecDeque::new();
+        let stored = loop {
+            // Take what is available now, up to `batch`: a pipe that trickles gets
+            // each line acknowledged quickly, a file gets large transactions.
+            if pending.is_empty() {
+                match rx.recv() {
+                    Ok(chunk) => pending.extend(chunk),
+                    Err(_) => break Ok(()),
+                }
+            }
+            while pending.len() < batch {
+                match rx.try_recv() {
+                    Ok(chunk) => pending.extend(chunk),
+                    Err(_) => break,
+                }
+            }
+            // The contacts go to the store; each line keeps its number and, if it was
+            // rejected, its error, so results come out in input order.
+            let take = pending.len().min(batch);
+            let mut good: Vec<NewContact> = Vec::with_capacity(take);
+            let mut order: Vec<(u64, Option<String>)> = Vec::with_capacity(take);
+            for (n, p) in pending.drain(..take) {
+                match p {
+                    Ok(c) => {
+                        good.push(c);
+                        order.push((n, None));
+                    }
+                    Err(e) => order.push((n, Some(e))),
+                }
+            }
+            let results = match store.add_contacts(&good) {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
+            if done_tx.send((order, results)).is_err() {
+                // The writer stopped on an output error; it reports it below.
+                break Ok(());
+            }
+        };
+        drop(done_tx);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(StoreError::Io(
+                "internal error: the output thread failed".into(),
+            ))
+        });
+        stored.and(written)
+    });
+    if outcome.is_ok() {
+        // Input ended: both have finished or are about to. (After an error they are
+        // left alone: the reader may be blocked on a terminal that sends nothing.)
+        let _ = reader.join();
+        let _ = parser.join();
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -239,8 +309,8 @@ mod tests {
         input.extend(vec![b'x'; MAX_LINE + 10]);
         input.extend(b"\nlast");
         let (tx, rx) = mpsc::sync_channel(10);
-        read_lines(std::io::Cursor::new(input), tx);
-        let got: Vec<RawLine> = rx.iter().collect();
+        read_lines(BufReader::new(std::io::Cursor::new(input)), tx);
+        let got: Vec<RawLine> = rx.iter().flatten().collect();
         assert_eq!(got.len(), 4);
         assert_eq!(got[0], (1, Ok(b"a".to_vec())));
         assert_eq!(got[1], (2, Ok(Vec::new())));

@@ -5,7 +5,7 @@ pub mod args;
 pub mod ingest;
 pub mod table;
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -209,26 +209,16 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
             }
         }
         Command::Ingest { file, batch } => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            // Written from ingest's output thread, so the handle (not a lock) is moved.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
             let report = match file {
                 Some(path) if path.as_os_str() != "-" => {
                     let f = std::fs::File::open(&path).map_err(|e| {
                         CliError::Io(format!("cannot open {}: {e}", path.display()))
                     })?;
-                    ingest::run(
-                        &mut store,
-                        BufReader::with_capacity(1 << 16, f),
-                        &mut out,
-                        batch as usize,
-                    )?
+                    ingest::run(&mut store, f, &mut out, batch as usize)?
                 }
-                _ => ingest::run(
-                    &mut store,
-                    BufReader::with_capacity(1 << 16, std::io::stdin()),
-                    &mut out,
-                    batch as usize,
-                )?,
+                _ => ingest::run(&mut store, std::io::stdin(), &mut out, batch as usize)?,
             };
             out.flush().map_err(|e| CliError::Io(e.to_string()))?;
             if report.rejected > 0 {

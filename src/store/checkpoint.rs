@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 
 /// How often the background checkpoint runs.
 const INTERVAL: Duration = Duration::from_millis(100);
@@ -28,7 +28,7 @@ impl Checkpointer {
     /// Starts the thread, or returns `None` (the automatic checkpoint then does the
     /// work, as SQLite would by default).
     pub(crate) fn start(path: &Path) -> Option<Checkpointer> {
-        let conn = Connection::open_with_flags(
+        let conn = super::open_connection(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )

@@ -160,6 +160,33 @@ fn is_busy_store(e: &StoreError) -> bool {
     matches!(e, StoreError::Sqlite(e) if is_busy(e))
 }
 
+/// Process-wide SQLite settings, applied once before the first connection opens.
+///
+/// Memory statistics off: with them on (the bundled build's default) every SQLite
+/// allocation takes a global mutex to keep counters nobody here reads. If a connection
+/// was opened before (by code outside the store), SQLite refuses the change and keeps
+/// its default, which is harmless.
+fn configure_sqlite_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config only changes
+        // global configuration before sqlite3_initialize and returns SQLITE_MISUSE
+        // afterwards; every connection the store opens is opened after this call.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
+
+/// Opens a connection to `path`, after the process-wide settings.
+pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    configure_sqlite_once();
+    Connection::open_with_flags(path, flags)
+}
+
 pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // journal_mode needs a lock of its own; retry like any write.
@@ -188,7 +215,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         schema::check_file_header(&path)?;
-        let mut conn = Connection::open_with_flags(
+        let mut conn = open_connection(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE

@@ -258,7 +258,9 @@ mod tests {
     #[test]
     fn version_1_files_get_the_day_counter() {
         let mut conn = Connection::open_in_memory().unwrap();
-        Migrations::new(vec![M::up(V1)]).to_latest(&mut conn).unwrap();
+        Migrations::new(vec![M::up(V1)])
+            .to_latest(&mut conn)
+            .unwrap();
         let now = crate::store::now_ms();
         let old = now - 3 * 86_400_000;
         conn.execute_batch(&format!(
@@ -273,7 +275,9 @@ mod tests {
         ))
         .unwrap();
         migrations().to_latest(&mut conn).unwrap();
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(version, latest_version());
         let today = |conn: &Connection| -> Vec<(i64, i64)> {
             conn.prepare(&format!(

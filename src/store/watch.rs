@@ -14,7 +14,7 @@ pub struct ChangeWatcher {
 
 impl ChangeWatcher {
     pub(crate) fn open(path: &Path) -> Result<ChangeWatcher> {
-        let conn = Connection::open_with_flags(
+        let conn = super::open_connection(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
