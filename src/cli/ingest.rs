@@ -109,13 +109,13 @@ fn read_lines<R: Read>(mut input: BufReader<R>, tx: mpsc::SyncSender<Vec<RawLine
             Ok(line)
         };
         chunk.push((number, item));
-        if chunk.len() >= CHUNK || input.buffer().is_empty() {
-            if tx
+        let flush = chunk.len() >= CHUNK || input.buffer().is_empty();
+        if flush
+            && tx
                 .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
                 .is_err()
-            {
-                return;
-            }
+        {
+            return;
         }
     }
 }
