@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{
-    OptionalExtension, Transaction, params, params_from_iter, types::Value as SqlValue,
+    CachedStatement, OptionalExtension, Transaction, params, params_from_iter,
+    types::Value as SqlValue,
 };
 use serde_json::json;
 
@@ -329,16 +330,40 @@ impl IntakeCache {
     }
 }
 
+/// The statements intake runs for every contact, prepared once per transaction.
+struct IntakeStatements<'t> {
+    leads: leads::LeadStatements<'t>,
+    seen: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+}
+
+impl<'t> IntakeStatements<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<IntakeStatements<'t>> {
+        Ok(IntakeStatements {
+            leads: leads::LeadStatements::new(tx)?,
+            seen: tx.prepare_cached(
+                "SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2",
+            )?,
+            insert: tx.prepare_cached(
+                "INSERT INTO contact (lead_id, source_id, operator_id, status, message, idempotency_key,
+                                      created_at, assigned_at, assigned_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?,
+        })
+    }
+}
+
 fn intake_one(
     tx: &Transaction<'_>,
     ctx: &mut Ctx<'_>,
     cache: &mut IntakeCache,
+    st: &mut IntakeStatements<'_>,
     v: &Valid,
 ) -> Result<Intake> {
     let (source_id, source_name, strategy) = cache.source(tx, &v.source)?;
     if let Some(key) = &v.key {
-        let seen: Option<i64> = tx
-            .prepare_cached("SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2")?
+        let seen: Option<i64> = st
+            .seen
             .query_row(params![source_id, key], |r| r.get(0))
             .optional()?;
         if let Some(id) = seen {
@@ -348,7 +373,7 @@ fn intake_one(
             });
         }
     }
-    let (lead_id, lead) = leads::match_or_create(tx, &v.identity, ctx.now)?;
+    let (lead_id, lead) = leads::match_or_create(&mut st.leads, &v.identity, ctx.now)?;
     let chosen = cache.pick(tx, ctx, source_id, strategy)?;
     let (status, operator_id, operator, assigned_at, assigned_by) = match &chosen {
         Some((id, name)) => (
@@ -360,12 +385,7 @@ fn intake_one(
         ),
         None => (ContactStatus::Waiting, None, None, None, None),
     };
-    tx.prepare_cached(
-        "INSERT INTO contact (lead_id, source_id, operator_id, status, message, idempotency_key,
-                              created_at, assigned_at, assigned_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
+    let id = st.insert.insert(params![
         lead_id,
         source_id,
         operator_id,
@@ -378,7 +398,7 @@ fn intake_one(
     ])?;
     Ok(Intake {
         contact: Contact {
-            id: tx.last_insert_rowid(),
+            id,
             lead_id,
             source_id,
             source: source_name.to_string(),
@@ -459,7 +479,9 @@ impl Store {
         let v = validate(c)?;
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
-            let intake = intake_one(tx, ctx, &mut cache, &v)?;
+            let mut st = IntakeStatements::new(tx)?;
+            let intake = intake_one(tx, ctx, &mut cache, &mut st, &v)?;
+            drop(st);
             cache.flush(tx, ctx.now)?;
             Ok(intake)
         })
@@ -471,17 +493,19 @@ impl Store {
         let valid: Vec<Result<Valid>> = batch.iter().map(validate).collect();
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
+            let mut st = IntakeStatements::new(tx)?;
             let mut out = Vec::with_capacity(valid.len());
             for v in &valid {
                 out.push(match v {
                     Err(e) => Err(StoreError::Invalid(DomainError::new(e.to_string()))),
-                    Ok(v) => match intake_one(tx, ctx, &mut cache, v) {
+                    Ok(v) => match intake_one(tx, ctx, &mut cache, &mut st, v) {
                         Ok(i) => Ok(i),
                         Err(e @ StoreError::NotFound { .. }) => Err(e),
                         Err(e) => return Err(e),
                     },
                 });
             }
+            drop(st);
             cache.flush(tx, ctx.now)?;
             Ok(out)
         })

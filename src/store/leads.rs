@@ -1,7 +1,7 @@
 //! Leads: matching an incoming identity to a person (external id, then phone, then
 //! email), filling in what a lead lacked, and listing leads with their contacts.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row, lead_label};
@@ -36,11 +36,46 @@ const BY_PHONE: &str = "SELECT id, external_id, phone, email, name, created_at F
 const BY_EMAIL: &str = "SELECT id, external_id, phone, email, name, created_at FROM lead
      WHERE email = ?1 ORDER BY id LIMIT 1";
 
-fn by(tx: &Transaction<'_>, sql: &str, value: &str) -> Result<Option<Lead>> {
-    Ok(tx
-        .prepare_cached(sql)?
-        .query_row([value], lead_from_row)
-        .optional()?)
+/// The statements of lead matching, prepared once per intake transaction: a batch
+/// of thousands of contacts then skips the statement cache's lookups.
+pub(crate) struct LeadStatements<'t> {
+    by_external_id: CachedStatement<'t>,
+    by_phone: CachedStatement<'t>,
+    by_email: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
+}
+
+#[derive(Clone, Copy)]
+enum By {
+    ExternalId,
+    Phone,
+    Email,
+}
+
+impl<'t> LeadStatements<'t> {
+    pub(crate) fn new(tx: &'t Transaction<'_>) -> Result<LeadStatements<'t>> {
+        Ok(LeadStatements {
+            by_external_id: tx.prepare_cached(BY_EXTERNAL_ID)?,
+            by_phone: tx.prepare_cached(BY_PHONE)?,
+            by_email: tx.prepare_cached(BY_EMAIL)?,
+            insert: tx.prepare_cached(
+                "INSERT INTO lead (external_id, phone, email, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+            update: tx.prepare_cached(
+                "UPDATE lead SET external_id = ?1, phone = ?2, email = ?3, name = ?4 WHERE id = ?5",
+            )?,
+        })
+    }
+
+    fn by(&mut self, by: By, value: &str) -> Result<Option<Lead>> {
+        let stmt = match by {
+            By::ExternalId => &mut self.by_external_id,
+            By::Phone => &mut self.by_phone,
+            By::Email => &mut self.by_email,
+        };
+        Ok(stmt.query_row([value], lead_from_row).optional()?)
+    }
 }
 
 /// Finds the lead for `identity` or creates it; returns its id and short label.
@@ -49,7 +84,7 @@ fn by(tx: &Transaction<'_>, sql: &str, value: &str) -> Result<Option<Lead>> {
 /// identifiers it lacked, unless another lead already has that identifier: two leads
 /// are never merged, and an identifier never comes to name two leads through us.
 pub(crate) fn match_or_create(
-    tx: &Transaction<'_>,
+    st: &mut LeadStatements<'_>,
     identity: &LeadIdentity,
     now: i64,
 ) -> Result<(i64, String)> {
@@ -58,26 +93,23 @@ pub(crate) fn match_or_create(
     let mut by_email = None;
     let mut found = None;
     if let Some(x) = &identity.external_id {
-        by_ext = by(tx, BY_EXTERNAL_ID, x)?;
+        by_ext = st.by(By::ExternalId, x)?;
         found = by_ext.clone();
     }
     if found.is_none()
         && let Some(p) = &identity.phone
     {
-        by_phone = by(tx, BY_PHONE, p)?;
+        by_phone = st.by(By::Phone, p)?;
         found = by_phone.clone();
     }
     if found.is_none()
         && let Some(e) = &identity.email
     {
-        by_email = by(tx, BY_EMAIL, e)?;
+        by_email = st.by(By::Email, e)?;
         found = by_email.clone();
     }
     let Some(lead) = found else {
-        tx.prepare_cached(
-            "INSERT INTO lead (external_id, phone, email, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
+        let id = st.insert.insert(params![
             identity.external_id,
             identity.phone,
             identity.email,
@@ -90,7 +122,7 @@ pub(crate) fn match_or_create(
             identity.phone.as_deref(),
             identity.email.as_deref(),
         );
-        return Ok((tx.last_insert_rowid(), label));
+        return Ok((id, label));
     };
 
     // Fill in what the lead lacks, if nobody else holds it.
@@ -104,7 +136,7 @@ pub(crate) fn match_or_create(
     {
         let owner = match &by_phone {
             Some(l) => Some(l.id),
-            None => by(tx, BY_PHONE, p)?.map(|l| l.id),
+            None => st.by(By::Phone, p)?.map(|l| l.id),
         };
         if owner.is_none() {
             phone = Some(p.clone());
@@ -116,7 +148,7 @@ pub(crate) fn match_or_create(
     {
         let owner = match &by_email {
             Some(l) => Some(l.id),
-            None => by(tx, BY_EMAIL, e)?.map(|l| l.id),
+            None => st.by(By::Email, e)?.map(|l| l.id),
         };
         if owner.is_none() {
             email = Some(e.clone());
@@ -126,10 +158,8 @@ pub(crate) fn match_or_create(
     if (&external_id, &phone, &email, &name)
         != (&lead.external_id, &lead.phone, &lead.email, &lead.name)
     {
-        tx.prepare_cached(
-            "UPDATE lead SET external_id = ?1, phone = ?2, email = ?3, name = ?4 WHERE id = ?5",
-        )?
-        .execute(params![external_id, phone, email, name, lead.id])?;
+        st.update
+            .execute(params![external_id, phone, email, name, lead.id])?;
     }
     let label = lead_label(
         name.as_deref(),
