@@ -1,5 +1,5 @@
 //! `ingest` throughput: 100,000 JSON lines through `switchboard::cli::ingest::run`
-//! (batches of 5,000, one transaction each, synchronous=FULL), and the same file
+//! (the CLI's default batches, one transaction each, synchronous=FULL), and the same file
 //! through the real binary, `switchboard ingest FILE > /dev/null`.
 //!
 //! `cargo bench --bench ingest`. Every iteration starts from a fresh file holding only
@@ -22,7 +22,8 @@ mod common;
 use common::{SOURCES, SplitMix, mix, scatter, set_up_roster};
 
 const LINES: u64 = 100_000;
-const BATCH: usize = 5_000;
+/// The CLI's default batch size.
+const BATCH: usize = ingest::DEFAULT_BATCH as usize;
 
 // ---------------------------------------------------------------------------------
 // The input: 70% of lines from new leads, 30% from returning ones (some bringing an

@@ -70,7 +70,7 @@ pub enum Command {
         /// JSON Lines file; '-' or nothing reads stdin
         file: Option<PathBuf>,
         /// Most lines committed in one transaction
-        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         batch: u32,
     },
     /// Load the demo data (assets/demo.toml) into the file

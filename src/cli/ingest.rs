@@ -12,6 +12,11 @@ use serde_json::{Value, json};
 use crate::domain::EntityRef;
 use crate::store::{Intake, NewContact, Store, StoreError};
 
+/// Lines committed in one transaction unless `--batch` says otherwise. Larger batches
+/// rewrite the pages of the random-position indexes (lead identifiers, idempotency
+/// keys) to the WAL fewer times; 5,000 measured about 8% slower than 20,000.
+pub const DEFAULT_BATCH: u32 = 20_000;
+
 /// Longest input line accepted, in bytes.
 pub const MAX_LINE: usize = 64 * 1024;
 

@@ -187,8 +187,17 @@ pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result
     Connection::open_with_flags(path, flags)
 }
 
+/// Page size of new files (SQLite's default, stated so it cannot drift). Measured
+/// against 8 KiB: bulk ingest was about 10% faster with 8 KiB pages, but one contact
+/// per transaction (the way most contacts arrive) appended twice the bytes to the WAL
+/// per commit and took 15-25% more CPU, and the 1M-history rate fell further behind
+/// the 10k one. Existing files keep the size they were created with.
+const PAGE_SIZE: u32 = 4096;
+
 pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Only takes effect on a file with no pages yet, before WAL mode is set.
+    conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
     // journal_mode needs a lock of its own; retry like any write.
     let deadline = Instant::now() + BUSY_DEADLINE;
     loop {
