@@ -6,6 +6,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use switchboard::cli::{self, args::Cli};
 
+/// mimalloc instead of the system allocator: intake allocates on one thread and frees
+/// on another (parsed lines, result lines), which glibc's arenas make expensive.
+/// Measured with callgrind on 20,000 ingested lines: 4.6% fewer instructions on the
+/// store's thread, 7% fewer in all.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Installed before anything else (and before the TUI enters the terminal), so a
     // panic is reported readably; user mistakes never get here as panics.
