@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::EntityRef;
-use crate::store::{Intake, NewContact, Store, StoreError};
+use crate::store::{Intake, NewContact, Store, StoreError, ValidContact};
 
 /// Lines committed in one transaction unless `--batch` says otherwise. Larger batches
 /// rewrite the pages of the random-position indexes (lead identifiers, idempotency
@@ -42,8 +42,9 @@ struct Line {
 
 /// One input line as read: its number and bytes, or why it could not be read.
 type RawLine = (u64, Result<Vec<u8>, String>);
-/// One input line parsed: its number and contact, or why it was rejected.
-type ParsedLine = (u64, Result<NewContact, String>);
+/// One input line parsed and validated: its number and contact, or why it was
+/// rejected.
+type ParsedLine = (u64, Result<ValidContact, String>);
 
 /// Lines travel between the threads in chunks of at most this many, so a channel
 /// operation (and a possible wake-up) is paid per chunk, not per line.
@@ -220,7 +221,7 @@ fn write_results(
 
 /// Reads `input` to its end, writing one JSON line per input line to `out`.
 ///
-/// Four threads: reading, JSON parsing and writing results each run beside the
+/// Four threads: reading, parsing with validation, and writing results each run beside the
 /// caller's thread, which does only the store's transactions (the single writer).
 pub fn run(
     store: &mut Store,
@@ -238,7 +239,12 @@ pub fn run(
         for chunk in raw_rx {
             let parsed = chunk
                 .into_iter()
-                .map(|(n, raw)| (n, raw.and_then(|b| parse(&b))))
+                .map(|(n, raw)| {
+                    let valid = raw
+                        .and_then(|b| parse(&b))
+                        .and_then(|c| c.validate().map_err(|e| e.to_string()));
+                    (n, valid)
+                })
                 .collect();
             if tx.send(parsed).is_err() {
                 return;
@@ -267,7 +273,7 @@ pub fn run(
             // The contacts go to the store; each line keeps its number and, if it was
             // rejected, its error, so results come out in input order.
             let take = pending.len().min(batch);
-            let mut good: Vec<NewContact> = Vec::with_capacity(take);
+            let mut good: Vec<ValidContact> = Vec::with_capacity(take);
             let mut order: Vec<(u64, Option<String>)> = Vec::with_capacity(take);
             for (n, p) in pending.drain(..take) {
                 match p {
@@ -278,7 +284,7 @@ pub fn run(
                     Err(e) => order.push((n, Some(e))),
                 }
             }
-            let results = match store.add_contacts(&good) {
+            let results = match store.add_valid_contacts(&good) {
                 Ok(r) => r,
                 Err(e) => break Err(e),
             };

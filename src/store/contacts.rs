@@ -163,7 +163,20 @@ fn feed_page(
     Ok(rows)
 }
 
-/// A contact whose fields passed validation.
+/// A contact whose fields passed validation ([`NewContact::validate`]). Intake
+/// takes it as is, so a caller with threads to spare (`ingest` parses and validates
+/// beside the writer) keeps that work off the writing thread.
+#[derive(Debug, Clone)]
+pub struct ValidContact(Valid);
+
+impl NewContact {
+    /// Checks and normalizes the fields, as intake would.
+    pub fn validate(&self) -> Result<ValidContact> {
+        validate(self).map(ValidContact)
+    }
+}
+
+#[derive(Debug, Clone)]
 struct Valid {
     source: EntityRef,
     identity: LeadIdentity,
@@ -491,13 +504,25 @@ impl Store {
     /// an unknown source gets its own error; the others go through.
     pub fn add_contacts(&mut self, batch: &[NewContact]) -> Result<Vec<Result<Intake>>> {
         let valid: Vec<Result<Valid>> = batch.iter().map(validate).collect();
+        self.intake_batch(valid.iter().map(|v| v.as_ref().map_err(|e| e.to_string())))
+    }
+
+    /// [`Store::add_contacts`] for contacts validated beforehand.
+    pub fn add_valid_contacts(&mut self, batch: &[ValidContact]) -> Result<Vec<Result<Intake>>> {
+        self.intake_batch(batch.iter().map(|v| Ok(&v.0)))
+    }
+
+    fn intake_batch<'v>(
+        &mut self,
+        batch: impl Iterator<Item = std::result::Result<&'v Valid, String>> + Clone,
+    ) -> Result<Vec<Result<Intake>>> {
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
             let mut st = IntakeStatements::new(tx)?;
-            let mut out = Vec::with_capacity(valid.len());
-            for v in &valid {
+            let mut out = Vec::with_capacity(batch.size_hint().0);
+            for v in batch.clone() {
                 out.push(match v {
-                    Err(e) => Err(StoreError::Invalid(DomainError::new(e.to_string()))),
+                    Err(e) => Err(StoreError::Invalid(DomainError::new(e))),
                     Ok(v) => match intake_one(tx, ctx, &mut cache, &mut st, v) {
                         Ok(i) => Ok(i),
                         Err(e @ StoreError::NotFound { .. }) => Err(e),

@@ -25,7 +25,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::DomainError;
 
 pub use audit::AuditEntry;
-pub use contacts::{Expect, FeedFilter, Intake, NewContact};
+pub use contacts::{Expect, FeedFilter, Intake, NewContact, ValidContact};
 pub use leads::LeadWithContacts;
 pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
 pub use schema::latest_version;
