@@ -162,10 +162,11 @@ fn is_busy_store(e: &StoreError) -> bool {
 
 /// Process-wide SQLite settings, applied once before the first connection opens.
 ///
-/// Memory statistics off: with them on (the bundled build's default) every SQLite
-/// allocation takes a global mutex to keep counters nobody here reads. If a connection
-/// was opened before (by code outside the store), SQLite refuses the change and keeps
-/// its default, which is harmless.
+/// Memory statistics off: with them on every SQLite allocation takes a global mutex
+/// to keep counters nobody here reads. `.cargo/config.toml` already builds SQLite with
+/// them off; this keeps them off when a `LIBSQLITE3_FLAGS` of the environment replaced
+/// that. If a connection was opened before (by code outside the store), SQLite refuses
+/// the change and keeps its default, which is harmless.
 fn configure_sqlite_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
