@@ -73,8 +73,9 @@ impl FeedFilter {
         let mut values = Vec::new();
         if let Some(s) = self.status {
             // A literal, not a parameter: SQLite uses the partial index contact_waiting
-            // only when the query names its condition literally. The value is one of
-            // three constants.
+            // only when the query names its condition literally, and a literal lets it
+            // read contact_by_operator (operator_id, status, id) in id order. The value
+            // is one of three constants.
             parts.push(format!("c.status = '{}'", s.as_str()));
         }
         if let Some(id) = self.source_id {
@@ -113,30 +114,46 @@ impl FeedFilter {
         }
     }
 
-    /// The filter split by source when it asks for waiting contacts of every source.
-    /// A small or old backlog is then read through `contact_waiting` (source_id, id),
-    /// a page per source merged by id, instead of walking the whole history by rowid
-    /// until enough waiting rows turn up.
-    fn per_waiting_source(&self, tx: &Transaction<'_>) -> Result<Option<Vec<FeedFilter>>> {
-        if self.status != Some(ContactStatus::Waiting) || self.source_id.is_some() {
-            return Ok(None);
+    /// The filter as several pieces that each read one index in id order, merged by
+    /// the caller, where a single query could not:
+    /// - waiting contacts of every source: one piece per source. A small or old
+    ///   backlog is then read through `contact_waiting` (source_id, id) instead of
+    ///   walking the whole history by rowid until enough waiting rows turn up;
+    /// - one operator's contacts of any status: one piece per status an assigned
+    ///   contact can have (active, closed), each read through `contact_by_operator`
+    ///   (operator_id, status, id).
+    fn split(&self, tx: &Transaction<'_>) -> Result<Option<Vec<FeedFilter>>> {
+        if self.status == Some(ContactStatus::Waiting) && self.source_id.is_none() {
+            let ids: Vec<i64> = tx
+                .prepare_cached("SELECT id FROM source ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            return Ok(Some(
+                ids.into_iter()
+                    .map(|id| FeedFilter {
+                        source_id: Some(id),
+                        ..self.clone()
+                    })
+                    .collect(),
+            ));
         }
-        let ids: Vec<i64> = tx
-            .prepare_cached("SELECT id FROM source ORDER BY id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(Some(
-            ids.into_iter()
-                .map(|id| FeedFilter {
-                    source_id: Some(id),
-                    ..self.clone()
-                })
-                .collect(),
-        ))
+        if self.operator_id.is_some() && self.status.is_none() {
+            return Ok(Some(
+                [ContactStatus::Active, ContactStatus::Closed]
+                    .into_iter()
+                    .map(|status| FeedFilter {
+                        status: Some(status),
+                        ..self.clone()
+                    })
+                    .collect(),
+            ));
+        }
+        Ok(None)
     }
 }
 
-/// Runs a keyset page query for `filter` (split by source when that is faster) and
+/// Runs a keyset page query for `filter` (split when that is faster, see
+/// [`FeedFilter::split`]) and
 /// returns its rows newest first, at most `limit`.
 fn feed_page(
     tx: &Transaction<'_>,
@@ -145,9 +162,7 @@ fn feed_page(
     sql: impl Fn(&str) -> String,
     bound: i64,
 ) -> Result<Vec<Contact>> {
-    let filters = filter
-        .per_waiting_source(tx)?
-        .unwrap_or_else(|| vec![filter.clone()]);
+    let filters = filter.split(tx)?.unwrap_or_else(|| vec![filter.clone()]);
     let mut rows = Vec::new();
     for f in &filters {
         let (clause, mut values) = f.clause();
@@ -781,7 +796,7 @@ impl Store {
     pub fn count_newer(&mut self, filter: &FeedFilter, after_id: i64, cap: usize) -> Result<usize> {
         self.read(|tx| {
             let filters = filter
-                .per_waiting_source(tx)?
+                .split(tx)?
                 .unwrap_or_else(|| vec![filter.clone()]);
             let mut total = 0usize;
             for f in &filters {
@@ -828,6 +843,43 @@ mod feed_tests {
     use super::*;
     use crate::store::OpenOptions;
 
+    fn ids(v: Vec<Contact>) -> Vec<i64> {
+        v.into_iter().map(|c| c.id).collect()
+    }
+
+    /// Pages of `f` (before, after, counts) must be exactly `matching` (ids, newest
+    /// first) however they are cut.
+    fn assert_pages(s: &mut Store, f: &FeedFilter, matching: &[i64]) {
+        let top = matching.first().copied().unwrap_or(0);
+        for (before, limit) in [(None, 10), (Some(top / 2), 7), (Some(3), 10), (None, 1_000)] {
+            let expect: Vec<i64> = matching
+                .iter()
+                .copied()
+                .filter(|id| before.is_none_or(|b| *id < b))
+                .take(limit)
+                .collect();
+            assert_eq!(
+                ids(s.contacts(f, before, limit).unwrap()),
+                expect,
+                "{f:?} before {before:?} limit {limit}"
+            );
+        }
+        for (after, limit) in [(0, 5), (top / 2, 8), (top.saturating_sub(1), 10)] {
+            let mut expect: Vec<i64> = matching.iter().copied().filter(|id| *id > after).collect();
+            expect.reverse();
+            expect.truncate(limit);
+            expect.reverse();
+            assert_eq!(
+                ids(s.contacts_after(f, after, limit).unwrap()),
+                expect,
+                "{f:?} after {after}"
+            );
+            let newer = matching.iter().filter(|id| **id > after).count();
+            assert_eq!(s.count_newer(f, after, 1_000).unwrap(), newer);
+            assert_eq!(s.count_newer(f, after, 3).unwrap(), newer.min(3));
+        }
+    }
+
     /// Waiting contacts spread over three sources among routed ones; the split-by-source
     /// pages must equal a plain filter over everything.
     #[test]
@@ -860,34 +912,7 @@ mod feed_tests {
             status: Some(ContactStatus::Waiting),
             ..FeedFilter::default()
         };
-        let ids = |v: Vec<Contact>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-        for (before, limit) in [(None, 10), (Some(50), 7), (Some(3), 10), (None, 100)] {
-            let expect: Vec<i64> = waiting
-                .iter()
-                .copied()
-                .filter(|id| before.is_none_or(|b| *id < b))
-                .take(limit)
-                .collect();
-            assert_eq!(
-                ids(s.contacts(&f, before, limit).unwrap()),
-                expect,
-                "{before:?} {limit}"
-            );
-        }
-        for (after, limit) in [(0, 5), (40, 8), (89, 10)] {
-            let mut expect: Vec<i64> = waiting.iter().copied().filter(|id| *id > after).collect();
-            expect.reverse();
-            expect.truncate(limit);
-            expect.reverse();
-            assert_eq!(
-                ids(s.contacts_after(&f, after, limit).unwrap()),
-                expect,
-                "{after}"
-            );
-            let newer = waiting.iter().filter(|id| **id > after).count();
-            assert_eq!(s.count_newer(&f, after, 1_000).unwrap(), newer);
-            assert_eq!(s.count_newer(&f, after, 3).unwrap(), newer.min(3));
-        }
+        assert_pages(&mut s, &f, &waiting);
         // With a source named, one query; with text too.
         let b = FeedFilter {
             source_id: Some(s.source(&"b".into()).unwrap().id),
@@ -899,6 +924,72 @@ mod feed_tests {
                 .unwrap()
                 .iter()
                 .all(|c| c.source == "b" && c.status == ContactStatus::Waiting)
+        );
+    }
+
+    /// One operator's contacts, open and closed interleaved (the split by status), with
+    /// and without a status or source named, page exactly like a plain filter.
+    #[test]
+    fn operator_pages_split_by_status_match_a_plain_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path().join("o.db"), OpenOptions::default()).unwrap();
+        let ann = s.add_operator("Ann", 1_000, true).unwrap().id;
+        s.add_operator("Bob", 1_000, true).unwrap();
+        for name in ["a", "b"] {
+            s.add_source(name, "", Strategy::Weighted).unwrap();
+            s.set_weight(&"Ann".into(), &name.into(), 1).unwrap();
+            s.set_weight(&"Bob".into(), &name.into(), 1).unwrap();
+        }
+        for i in 0..120 {
+            let c = s
+                .add_contact(&NewContact {
+                    source: Some(["a", "b"][i % 2].into()),
+                    phone: Some(format!("+1555{i:04}")),
+                    ..NewContact::default()
+                })
+                .unwrap()
+                .contact;
+            if i % 3 != 0 {
+                s.close_contact(c.id).unwrap();
+            }
+        }
+        let all = s.contacts(&FeedFilter::default(), None, 1_000).unwrap();
+        let of = |pred: &dyn Fn(&Contact) -> bool| -> Vec<i64> {
+            all.iter().filter(|c| pred(c)).map(|c| c.id).collect()
+        };
+        let b = s.source(&"b".into()).unwrap().id;
+        for (f, matching) in [
+            (
+                FeedFilter {
+                    operator_id: Some(ann),
+                    ..FeedFilter::default()
+                },
+                of(&|c| c.operator_id == Some(ann)),
+            ),
+            (
+                FeedFilter {
+                    operator_id: Some(ann),
+                    status: Some(ContactStatus::Active),
+                    ..FeedFilter::default()
+                },
+                of(&|c| c.operator_id == Some(ann) && c.status == ContactStatus::Active),
+            ),
+            (
+                FeedFilter {
+                    operator_id: Some(ann),
+                    source_id: Some(b),
+                    ..FeedFilter::default()
+                },
+                of(&|c| c.operator_id == Some(ann) && c.source_id == b),
+            ),
+        ] {
+            assert!(matching.len() > 10, "{f:?}: too few to page");
+            assert_pages(&mut s, &f, &matching);
+        }
+        let open: Vec<i64> = ids(s.open_contacts(ann, 1_000).unwrap());
+        assert_eq!(
+            open,
+            of(&|c| c.operator_id == Some(ann) && c.status == ContactStatus::Active)
         );
     }
 }
