@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{
-    CachedStatement, OptionalExtension, Transaction, params, params_from_iter,
-    types::Value as SqlValue,
+    OptionalExtension, Transaction, params, params_from_iter, types::Value as SqlValue,
 };
 use serde_json::json;
 
 use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, contact_from_row};
-use super::{AUTO, Ctx, Result, Store, StoreError, audit, leads, operators, sources};
+use super::{
+    AUTO, Ctx, LazyStatement, Result, Store, StoreError, audit, leads, operators, sources,
+};
 use crate::domain::{
     ContactStatus, DomainError, EntityRef, LeadIdentity, Strategy, validate_idempotency_key,
     validate_message,
@@ -358,26 +359,29 @@ impl IntakeCache {
     }
 }
 
-/// The statements intake runs for every contact, prepared once per transaction.
+/// The statements intake runs for every contact, prepared once per transaction on
+/// first use.
 struct IntakeStatements<'t> {
     leads: leads::LeadStatements<'t>,
-    seen: CachedStatement<'t>,
-    insert: CachedStatement<'t>,
+    seen: LazyStatement<'t>,
+    insert: LazyStatement<'t>,
 }
 
 impl<'t> IntakeStatements<'t> {
-    fn new(tx: &'t Transaction<'_>) -> Result<IntakeStatements<'t>> {
-        Ok(IntakeStatements {
-            leads: leads::LeadStatements::new(tx)?,
-            seen: tx.prepare_cached(
+    fn new(tx: &'t Transaction<'t>) -> IntakeStatements<'t> {
+        IntakeStatements {
+            leads: leads::LeadStatements::new(tx),
+            seen: LazyStatement::new(
+                tx,
                 "SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2",
-            )?,
-            insert: tx.prepare_cached(
+            ),
+            insert: LazyStatement::new(
+                tx,
                 "INSERT INTO contact (lead_id, source_id, operator_id, status, message, idempotency_key,
                                       created_at, assigned_at, assigned_by)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?,
-        })
+            ),
+        }
     }
 }
 
@@ -392,6 +396,7 @@ fn intake_one(
     if let Some(key) = &v.key {
         let seen: Option<i64> = st
             .seen
+            .get()?
             .query_row(params![source_id, key], |r| r.get(0))
             .optional()?;
         if let Some(id) = seen {
@@ -413,7 +418,7 @@ fn intake_one(
         ),
         None => (ContactStatus::Waiting, None, None, None, None),
     };
-    let id = st.insert.insert(params![
+    let id = st.insert.get()?.insert(params![
         lead_id,
         source_id,
         operator_id,
@@ -507,7 +512,7 @@ impl Store {
         let v = validate(c)?;
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
-            let mut st = IntakeStatements::new(tx)?;
+            let mut st = IntakeStatements::new(tx);
             let intake = intake_one(tx, ctx, &mut cache, &mut st, &v)?;
             drop(st);
             cache.flush(tx, ctx.now)?;
@@ -533,7 +538,7 @@ impl Store {
     ) -> Result<Vec<Result<Intake>>> {
         self.write(|tx, ctx| {
             let mut cache = IntakeCache::default();
-            let mut st = IntakeStatements::new(tx)?;
+            let mut st = IntakeStatements::new(tx);
             let mut out = Vec::with_capacity(batch.size_hint().0);
             for v in batch.clone() {
                 out.push(match v {

@@ -1,11 +1,11 @@
 //! Leads: matching an incoming identity to a person (external id, then phone, then
 //! email), filling in what a lead lacked, and listing leads with their contacts.
 
-use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row, lead_label};
-use super::{Result, Store, StoreError};
+use super::{LazyStatement, Result, Store, StoreError};
 use crate::domain::LeadIdentity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,11 +39,11 @@ const BY_EMAIL: &str = "SELECT id, external_id, phone, email, name, created_at F
 /// The statements of lead matching, prepared once per intake transaction: a batch
 /// of thousands of contacts then skips the statement cache's lookups.
 pub(crate) struct LeadStatements<'t> {
-    by_external_id: CachedStatement<'t>,
-    by_phone: CachedStatement<'t>,
-    by_email: CachedStatement<'t>,
-    insert: CachedStatement<'t>,
-    update: CachedStatement<'t>,
+    by_external_id: LazyStatement<'t>,
+    by_phone: LazyStatement<'t>,
+    by_email: LazyStatement<'t>,
+    insert: LazyStatement<'t>,
+    update: LazyStatement<'t>,
 }
 
 #[derive(Clone, Copy)]
@@ -54,18 +54,20 @@ enum By {
 }
 
 impl<'t> LeadStatements<'t> {
-    pub(crate) fn new(tx: &'t Transaction<'_>) -> Result<LeadStatements<'t>> {
-        Ok(LeadStatements {
-            by_external_id: tx.prepare_cached(BY_EXTERNAL_ID)?,
-            by_phone: tx.prepare_cached(BY_PHONE)?,
-            by_email: tx.prepare_cached(BY_EMAIL)?,
-            insert: tx.prepare_cached(
+    pub(crate) fn new(tx: &'t Transaction<'t>) -> LeadStatements<'t> {
+        LeadStatements {
+            by_external_id: LazyStatement::new(tx, BY_EXTERNAL_ID),
+            by_phone: LazyStatement::new(tx, BY_PHONE),
+            by_email: LazyStatement::new(tx, BY_EMAIL),
+            insert: LazyStatement::new(
+                tx,
                 "INSERT INTO lead (external_id, phone, email, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?,
-            update: tx.prepare_cached(
+            ),
+            update: LazyStatement::new(
+                tx,
                 "UPDATE lead SET external_id = ?1, phone = ?2, email = ?3, name = ?4 WHERE id = ?5",
-            )?,
-        })
+            ),
+        }
     }
 
     fn by(&mut self, by: By, value: &str) -> Result<Option<Lead>> {
@@ -74,7 +76,7 @@ impl<'t> LeadStatements<'t> {
             By::Phone => &mut self.by_phone,
             By::Email => &mut self.by_email,
         };
-        Ok(stmt.query_row([value], lead_from_row).optional()?)
+        Ok(stmt.get()?.query_row([value], lead_from_row).optional()?)
     }
 }
 
@@ -109,7 +111,7 @@ pub(crate) fn match_or_create(
         found = by_email.clone();
     }
     let Some(lead) = found else {
-        let id = st.insert.insert(params![
+        let id = st.insert.get()?.insert(params![
             identity.external_id,
             identity.phone,
             identity.email,
@@ -159,6 +161,7 @@ pub(crate) fn match_or_create(
         != (&lead.external_id, &lead.phone, &lead.email, &lead.name)
     {
         st.update
+            .get()?
             .execute(params![external_id, phone, email, name, lead.id])?;
     }
     let label = lead_label(

@@ -118,6 +118,32 @@ impl OpenOptions {
     }
 }
 
+/// A statement prepared on first use and then kept for the rest of a transaction:
+/// a batch runs it thousands of times without the statement cache's lookups, and a
+/// single contact prepares only what it runs.
+pub(crate) struct LazyStatement<'t> {
+    tx: &'t Transaction<'t>,
+    sql: &'static str,
+    stmt: Option<rusqlite::CachedStatement<'t>>,
+}
+
+impl<'t> LazyStatement<'t> {
+    pub(crate) fn new(tx: &'t Transaction<'t>, sql: &'static str) -> LazyStatement<'t> {
+        LazyStatement {
+            tx,
+            sql,
+            stmt: None,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> Result<&mut rusqlite::CachedStatement<'t>> {
+        if self.stmt.is_none() {
+            self.stmt = Some(self.tx.prepare_cached(self.sql)?);
+        }
+        Ok(self.stmt.as_mut().expect("prepared just above"))
+    }
+}
+
 /// What a write closure gets besides the transaction.
 pub(crate) struct Ctx<'a> {
     pub rng: &'a mut StdRng,
