@@ -254,6 +254,16 @@ fn criterion_rate(bench: &str) -> Option<f64> {
 
 fn main() {
     let input: Arc<[u8]> = jsonl(LINES).into();
+    if let Some(dir) = std::env::var_os("INGEST_BENCH_DUMP") {
+        // For measurements outside criterion (callgrind, perf): the input and a file
+        // holding only the roster, then stop.
+        let dir = PathBuf::from(dir);
+        fs::create_dir_all(&dir).expect("create the dump directory");
+        fs::write(dir.join("input.jsonl"), &input[..]).expect("write input.jsonl");
+        drop(fresh_store(&dir.join("roster.db")));
+        eprintln!("wrote input.jsonl and roster.db to {}", dir.display());
+        return;
+    }
     let dir = scratch();
     let mut criterion = Criterion::default().configure_from_args();
     let ran = benches(&mut criterion, &input, dir.path());
