@@ -739,6 +739,115 @@ fn a_source_with_contacts_cannot_be_deleted() {
     assert_eq!(s.weights().unwrap().len(), 1);
 }
 
+// ---------------------------------------------------------------- batch intake
+
+/// One incoming contact drawn from small pools, so that leads match each other,
+/// fill in identifiers, conflict, and idempotency keys repeat.
+fn arb_contact() -> impl Generate<Value = NewContact> {
+    let pick = |pool: &'static [&'static str]| {
+        prop_oneof![
+            Just(None),
+            proptest::sample::select(pool).prop_map(|s| Some(s.to_string()))
+        ]
+    };
+    (
+        proptest::sample::select(&["web", "web", "tg", "nowhere"][..]),
+        pick(&["x1", "x2", "x3", "x4", "x5"]),
+        pick(&["+1 555 0001", "+15550002", "+1 555 0003", "+15550004"]),
+        pick(&["a@x.io", "B@x.io", "c@x.io", " d@x.io", "e@x.io"]),
+        pick(&["Ann", "Bo"]),
+        pick(&[
+            "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12",
+        ]),
+    )
+        .prop_map(
+            |(source, external_id, phone, email, name, key)| NewContact {
+                source: Some(r(source)),
+                external_id,
+                phone,
+                email,
+                name,
+                message: Some("hello".into()),
+                idempotency_key: key,
+            },
+        )
+}
+
+/// A store with sources, operators (one soon full, one inactive) and `before` taken
+/// in one by one, so a batch starts from leads and keys that exist.
+fn batch_fixture(dir: &Path, name: &str, before: &[NewContact]) -> Store {
+    let mut s = open_seeded(&dir.join(name), 11);
+    s.set_clock(Some(1_700_000_000_000));
+    setup(
+        &mut s,
+        &[
+            ("ann", 40, true, 3),
+            ("bob", 1_000, true, 1),
+            ("cid", 5, false, 2),
+        ],
+    );
+    s.add_source("tg", "", Strategy::Capacity).unwrap();
+    s.set_weight(&r("ann"), &r("tg"), 2).unwrap();
+    s.set_weight(&r("bob"), &r("tg"), 1).unwrap();
+    for c in before {
+        let _ = s.add_contact(c);
+    }
+    s
+}
+
+fn outcome(r: Result<Intake, StoreError>) -> Result<Intake, String> {
+    r.map_err(|e| e.to_string())
+}
+
+/// Every row of `sql`, each value in its debug form.
+fn table(s: &Store, sql: &str) -> Vec<Vec<String>> {
+    let mut stmt = s.connection().prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |row| {
+        (0..n)
+            .map(|i| {
+                row.get::<_, rusqlite::types::Value>(i)
+                    .map(|v| format!("{v:?}"))
+            })
+            .collect::<rusqlite::Result<Vec<String>>>()
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// A batch (one transaction, loads followed in memory, duplicates of its own
+    /// contacts among them) gives exactly what taking its contacts one by one gives:
+    /// the same results, leads, contacts, loads and day counts.
+    #[test]
+    fn a_batch_equals_its_contacts_one_by_one(
+        before in proptest::collection::vec(arb_contact(), 0..20),
+        batch in proptest::collection::vec(arb_contact(), 0..150),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut each = batch_fixture(dir.path(), "each.db", &before);
+        let mut whole = batch_fixture(dir.path(), "whole.db", &before);
+        let one_by_one: Vec<_> = batch.iter().map(|c| outcome(each.add_contact(c))).collect();
+        let at_once: Vec<_> = whole
+            .add_contacts(&batch)
+            .unwrap()
+            .into_iter()
+            .map(outcome)
+            .collect();
+        prop_assert_eq!(one_by_one, at_once);
+        for sql in [
+            "SELECT * FROM lead ORDER BY id",
+            "SELECT * FROM contact ORDER BY id",
+            "SELECT id, load, assigned_day, assigned_day_count FROM operator ORDER BY id",
+        ] {
+            prop_assert_eq!(table(&each, sql), table(&whole, sql), "{}", sql);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- compare-and-set
 
 #[test]
