@@ -276,7 +276,9 @@ fn pick(
 /// (Status changes of existing contacts keep loads through triggers.)
 #[derive(Default)]
 struct IntakeCache {
-    sources: HashMap<EntityRef, (i64, Arc<str>, Strategy)>,
+    /// Sources looked up so far: a handful per batch, so a list beats hashing every
+    /// contact's source name.
+    sources: Vec<(EntityRef, (i64, Arc<str>, Strategy))>,
     eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
     /// Contacts assigned per operator in this transaction, not yet in `operator.load`.
     assigned: HashMap<i64, u32>,
@@ -284,12 +286,12 @@ struct IntakeCache {
 
 impl IntakeCache {
     fn source(&mut self, tx: &Transaction<'_>, r: &EntityRef) -> Result<(i64, Arc<str>, Strategy)> {
-        if let Some(found) = self.sources.get(r) {
+        if let Some((_, found)) = self.sources.iter().find(|(known, _)| known == r) {
             return Ok(found.clone());
         }
         let (id, name, strategy) = sources::find_brief(tx, r)?;
         let found = (id, Arc::<str>::from(name), strategy);
-        self.sources.insert(r.clone(), found.clone());
+        self.sources.push((r.clone(), found.clone()));
         Ok(found)
     }
 
@@ -412,7 +414,7 @@ fn intake_one(
         Some((id, name)) => (
             ContactStatus::Active,
             Some(*id),
-            Some(name.to_string()),
+            Some(String::from(&**name)),
             Some(ctx.now),
             Some(AUTO),
         ),
@@ -434,7 +436,7 @@ fn intake_one(
             id,
             lead_id,
             source_id,
-            source: source_name.to_string(),
+            source: String::from(&*source_name),
             operator_id,
             operator,
             status,
