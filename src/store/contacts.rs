@@ -274,18 +274,21 @@ fn pick(
 /// transaction ([`IntakeCache::flush`]), by a conditional UPDATE that must change
 /// exactly one row: the backstop that refuses, and rolls back, anything past max_load.
 /// (Status changes of existing contacts keep loads through triggers.)
+/// A source's id, name and strategy.
+type SourceBrief = (i64, Arc<str>, Strategy);
+
 #[derive(Default)]
 struct IntakeCache {
     /// Sources looked up so far: a handful per batch, so a list beats hashing every
     /// contact's source name.
-    sources: Vec<(EntityRef, (i64, Arc<str>, Strategy))>,
+    sources: Vec<(EntityRef, SourceBrief)>,
     eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
     /// Contacts assigned per operator in this transaction, not yet in `operator.load`.
     assigned: HashMap<i64, u32>,
 }
 
 impl IntakeCache {
-    fn source(&mut self, tx: &Transaction<'_>, r: &EntityRef) -> Result<(i64, Arc<str>, Strategy)> {
+    fn source(&mut self, tx: &Transaction<'_>, r: &EntityRef) -> Result<SourceBrief> {
         if let Some((_, found)) = self.sources.iter().find(|(known, _)| known == r) {
             return Ok(found.clone());
         }
