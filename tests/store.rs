@@ -741,24 +741,37 @@ fn a_source_with_contacts_cannot_be_deleted() {
 
 // ---------------------------------------------------------------- batch intake
 
-/// One incoming contact drawn from small pools, so that leads match each other,
-/// fill in identifiers, conflict, and idempotency keys repeat.
-fn arb_contact() -> impl Generate<Value = NewContact> {
-    let pick = |pool: &'static [&'static str]| {
-        prop_oneof![
-            Just(None),
-            proptest::sample::select(pool).prop_map(|s| Some(s.to_string()))
-        ]
+/// One incoming contact with identifiers and keys drawn from pools of `n` values
+/// each: small pools make leads match each other, fill in identifiers, conflict, and
+/// keys repeat; larger ones leave many contacts sharing nothing with the others.
+fn arb_contact_from(n: usize) -> impl Generate<Value = NewContact> {
+    let pick = move |make: fn(usize) -> String| {
+        prop_oneof![Just(None), (0..n).prop_map(move |i| Some(make(i)))]
     };
     (
         proptest::sample::select(&["web", "web", "tg", "nowhere"][..]),
-        pick(&["x1", "x2", "x3", "x4", "x5"]),
-        pick(&["+1 555 0001", "+15550002", "+1 555 0003", "+15550004"]),
-        pick(&["a@x.io", "B@x.io", "c@x.io", " d@x.io", "e@x.io"]),
-        pick(&["Ann", "Bo"]),
-        pick(&[
-            "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12",
-        ]),
+        pick(|i| format!("x{i}")),
+        // Two spellings of one number: matching goes by the normalized phone.
+        pick(|i| {
+            if i % 2 == 0 {
+                format!("+1 555 {i:04}")
+            } else {
+                format!("+1555{i:04}")
+            }
+        }),
+        pick(|i| {
+            if i % 3 == 0 {
+                format!(" E{i}@x.io")
+            } else {
+                format!("e{i}@x.io")
+            }
+        }),
+        prop_oneof![
+            Just(None),
+            Just(Some("Ann".to_string())),
+            Just(Some("Bo".to_string()))
+        ],
+        pick(|i| format!("k{i}")),
     )
         .prop_map(
             |(source, external_id, phone, email, name, key)| NewContact {
@@ -816,6 +829,33 @@ fn table(s: &Store, sql: &str) -> Vec<Vec<String>> {
     .unwrap()
 }
 
+/// Takes `batch` in one by one on one store and as one batch on another, both
+/// starting from `before`; everything must come out the same.
+fn assert_batch_equals_one_by_one(
+    before: &[NewContact],
+    batch: &[NewContact],
+) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut each = batch_fixture(dir.path(), "each.db", before);
+    let mut whole = batch_fixture(dir.path(), "whole.db", before);
+    let one_by_one: Vec<_> = batch.iter().map(|c| outcome(each.add_contact(c))).collect();
+    let at_once: Vec<_> = whole
+        .add_contacts(batch)
+        .unwrap()
+        .into_iter()
+        .map(outcome)
+        .collect();
+    prop_assert_eq!(one_by_one, at_once);
+    for sql in [
+        "SELECT * FROM lead ORDER BY id",
+        "SELECT * FROM contact ORDER BY id",
+        "SELECT id, load, assigned_day, assigned_day_count FROM operator ORDER BY id",
+    ] {
+        prop_assert_eq!(table(&each, sql), table(&whole, sql), "{}", sql);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
@@ -824,27 +864,20 @@ proptest! {
     /// the same results, leads, contacts, loads and day counts.
     #[test]
     fn a_batch_equals_its_contacts_one_by_one(
-        before in proptest::collection::vec(arb_contact(), 0..20),
-        batch in proptest::collection::vec(arb_contact(), 0..150),
+        before in proptest::collection::vec(arb_contact_from(6), 0..20),
+        batch in proptest::collection::vec(arb_contact_from(6), 0..150),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut each = batch_fixture(dir.path(), "each.db", &before);
-        let mut whole = batch_fixture(dir.path(), "whole.db", &before);
-        let one_by_one: Vec<_> = batch.iter().map(|c| outcome(each.add_contact(c))).collect();
-        let at_once: Vec<_> = whole
-            .add_contacts(&batch)
-            .unwrap()
-            .into_iter()
-            .map(outcome)
-            .collect();
-        prop_assert_eq!(one_by_one, at_once);
-        for sql in [
-            "SELECT * FROM lead ORDER BY id",
-            "SELECT * FROM contact ORDER BY id",
-            "SELECT id, load, assigned_day, assigned_day_count FROM operator ORDER BY id",
-        ] {
-            prop_assert_eq!(table(&each, sql), table(&whole, sql), "{}", sql);
-        }
+        assert_batch_equals_one_by_one(&before, &batch)?;
+    }
+
+    /// The same for long batches over larger pools: many new leads, fewer repeats,
+    /// fills of leads that exist from before the batch.
+    #[test]
+    fn a_long_batch_equals_its_contacts_one_by_one(
+        before in proptest::collection::vec(arb_contact_from(200), 0..120),
+        batch in proptest::collection::vec(arb_contact_from(200), 250..400),
+    ) {
+        assert_batch_equals_one_by_one(&before, &batch)?;
     }
 }
 
