@@ -2,6 +2,11 @@
 //! (the CLI's default batches, one transaction each, synchronous=FULL), and the same file
 //! through the real binary, `switchboard ingest FILE > /dev/null`.
 //!
+//! A third benchmark is the floor under both: SQLite alone writing the same rows
+//! (every lead and contact the ingest stored, with the same schema, indexes, pragmas
+//! and batches), with no parsing, lookups, routing or output. Its rate is the most
+//! any intake on this data model can reach on the machine at hand.
+//!
 //! `cargo bench --bench ingest`. Every iteration starts from a fresh file holding only
 //! the roster; setting it up is not timed.
 
@@ -148,6 +153,7 @@ fn process_cpu() -> Option<Duration> {
 struct Ran {
     library: bool,
     binary: bool,
+    floor: bool,
     /// Process CPU time inside the timed `ingest::run` calls, and how many runs.
     library_cpu: Duration,
     library_runs: u64,
@@ -209,8 +215,161 @@ fn benches(c: &mut Criterion, input: &Arc<[u8]>, dir: &Path) -> Ran {
             total
         });
     });
+
+    let db = dir.join("floor.db");
+    let mut rows = None;
+    group.bench_function("sqlite_floor_100k_rows", |b| {
+        ran.floor = true;
+        let rows = rows.get_or_insert_with(|| stored_rows(input, &dir.join("reference.db")));
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let store = fresh_store(&db);
+                let started = Instant::now();
+                write_rows(&store, rows);
+                total += started.elapsed();
+            }
+            total
+        });
+    });
     group.finish();
     ran
+}
+
+/// The rows one ingest of `input` stores, in the order it stored them: each contact,
+/// preceded by its lead when the lead is new. Read back from a reference run.
+struct StoredRows {
+    leads: Vec<LeadRow>,
+    contacts: Vec<ContactRow>,
+}
+
+/// (id, external_id, phone, email, name, created_at)
+type LeadRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// (id, lead_id, source_id, operator_id, status, message, idempotency_key,
+/// created_at, assigned_at, assigned_by)
+type ContactRow = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn stored_rows(input: &Arc<[u8]>, path: &Path) -> StoredRows {
+    let mut store = fresh_store(path);
+    let report = ingest::run(
+        &mut store,
+        Cursor::new(Arc::clone(input)),
+        &mut std::io::sink(),
+        BATCH,
+    )
+    .expect("reference ingest");
+    assert_eq!(report.rejected, 0, "the reference run takes every line");
+    let conn = store.connection();
+    let leads = conn
+        .prepare("SELECT id, external_id, phone, email, name, created_at FROM lead ORDER BY id")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect()
+        })
+        .expect("read leads");
+    let contacts = conn
+        .prepare(
+            "SELECT id, lead_id, source_id, operator_id, status, message, idempotency_key,
+                    created_at, assigned_at, assigned_by FROM contact ORDER BY id",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })?
+            .collect()
+        })
+        .expect("read contacts");
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    StoredRows { leads, contacts }
+}
+
+/// Writes `rows` as ingest did: transactions of `BATCH` contacts, each new lead just
+/// before its first contact, and each operator's load raised once per transaction.
+fn write_rows(store: &Store, rows: &StoredRows) {
+    let conn = store.connection();
+    let mut next_lead = 0;
+    for batch in rows.contacts.chunks(BATCH) {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        let mut lead = conn
+            .prepare_cached(
+                "INSERT INTO lead (id, external_id, phone, email, name, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .expect("prepare lead insert");
+        let mut contact = conn
+            .prepare_cached(
+                "INSERT INTO contact (id, lead_id, source_id, operator_id, status, message,
+                    idempotency_key, created_at, assigned_at, assigned_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .expect("prepare contact insert");
+        let mut assigned = std::collections::BTreeMap::<i64, i64>::new();
+        for c in batch {
+            while let Some(l) = rows.leads.get(next_lead).filter(|l| l.0 <= c.1) {
+                lead.execute(rusqlite::params![l.0, l.1, l.2, l.3, l.4, l.5])
+                    .expect("insert lead");
+                next_lead += 1;
+            }
+            contact
+                .execute(rusqlite::params![
+                    c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9
+                ])
+                .expect("insert contact");
+            if let Some(op) = c.3 {
+                *assigned.entry(op).or_default() += 1;
+            }
+        }
+        let mut load = conn
+            .prepare_cached("UPDATE operator SET load = load + ?2 WHERE id = ?1")
+            .expect("prepare load update");
+        for (op, n) in assigned {
+            assert_eq!(load.execute([op, n]).expect("update load"), 1);
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+    assert_eq!(next_lead, rows.leads.len(), "every lead written");
 }
 
 /// `switchboard --db DB ingest FILE > /dev/null`, timed from spawn to exit.
@@ -287,6 +446,22 @@ fn main() {
         ] {
             if let Some(rate) = ran.then(|| criterion_rate(bench)).flatten() {
                 println!("  {rate:>9.0} contacts/s  {how}  (goal >= 100000)");
+            }
+        }
+        if let Some(rate) = ran
+            .floor
+            .then(|| criterion_rate("sqlite_floor_100k_rows"))
+            .flatten()
+        {
+            println!(
+                "  {rate:>9.0} contacts/s  floor: SQLite alone writing the same rows, same schema and batches"
+            );
+            if let Some(lib) = ran
+                .library
+                .then(|| criterion_rate("library_100k_lines"))
+                .flatten()
+            {
+                println!("  {:>9.2}          cli::ingest::run / floor", lib / rate);
             }
         }
         if ran.library_runs > 0 && !ran.library_cpu.is_zero() {
