@@ -261,16 +261,47 @@ fn too_small_then_resized_and_sigterm_restores_the_terminal() {
         .unwrap();
     tui.wait_for("This file is empty");
     assert!(tui.screen.lock().unwrap().screen().alternate_screen());
+    sigterm_restores_the_terminal(&mut tui);
+}
+
+#[test]
+fn sigterm_just_after_the_switch_to_the_alternate_screen_restores_it() {
+    // The handler must be in place before the terminal is switched: a signal that
+    // lands before the first draw ends the TUI cleanly too.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::start(dir.path(), &["--db", "sb.db"], 80, 24);
+    let start = Instant::now();
+    while !tui.screen.lock().unwrap().screen().alternate_screen() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never switched to the alternate screen"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    sigterm_restores_the_terminal(&mut tui);
+}
+
+/// Sends SIGTERM and checks the TUI exits cleanly with the terminal restored.
+fn sigterm_restores_the_terminal(tui: &mut Tui) {
     let pid = tui.child.process_id().unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    tui.wait_exit();
+    // A clean exit (0), not death by the signal's default action: the handler ran.
+    let exit = tui.wait_exit();
+    assert!(
+        exit.success(),
+        "SIGTERM should end the TUI cleanly: {exit:?}"
+    );
     let start = Instant::now();
     while tui.screen.lock().unwrap().screen().alternate_screen() {
-        assert!(start.elapsed() < DEADLINE, "still in the alternate screen");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "exited ({exit:?}) but still in the alternate screen:\n{}",
+            tui.contents()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(

@@ -81,11 +81,17 @@ pub fn run(mut app: App, mouse: bool) -> Result<(), TuiError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // Handlers first: a SIGTERM or SIGHUP that lands just after the terminal is
+    // switched must already end the loop (and restore it), not kill the process.
+    let stop = {
+        let _context = runtime.enter();
+        StopSignals::new()?
+    };
     let guard = Guard::enter(mouse)?;
     // No `terminal.clear()`: it asks the terminal for the cursor position, which a
     // terminal that never answers turns into a start-up failure.
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    let result = runtime.block_on(event_loop(&mut terminal, &mut app, mouse));
+    let result = runtime.block_on(event_loop(&mut terminal, &mut app, mouse, stop));
     app.stop_simulator();
     drop(terminal);
     drop(guard);
@@ -96,11 +102,11 @@ async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
     app: &mut App,
     mouse: bool,
+    mut stop: StopSignals,
 ) -> Result<(), TuiError> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut stop = StopSignals::new()?;
     if let Ok(size) = terminal.size() {
         app.update(Action::Resize(size.width, size.height));
     }
