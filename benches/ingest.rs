@@ -278,51 +278,31 @@ fn stored_rows(input: &Arc<[u8]>, path: &Path) -> StoredRows {
     )
     .expect("reference ingest");
     assert_eq!(report.rejected, 0, "the reference run takes every line");
-    let conn = store.connection();
-    let leads = conn
-        .prepare("SELECT id, external_id, phone, email, name, created_at FROM lead ORDER BY id")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect()
-        })
-        .expect("read leads");
-    let contacts = conn
-        .prepare(
-            "SELECT id, lead_id, source_id, operator_id, status, message, idempotency_key,
-                    created_at, assigned_at, assigned_by FROM contact ORDER BY id",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            })?
-            .collect()
-        })
-        .expect("read contacts");
+    let leads = read_all(
+        &store,
+        "SELECT id, external_id, phone, email, name, created_at FROM lead ORDER BY id",
+    );
+    let contacts = read_all(
+        &store,
+        "SELECT id, lead_id, source_id, operator_id, status, message, idempotency_key,
+                created_at, assigned_at, assigned_by FROM contact ORDER BY id",
+    );
     drop(store);
     for suffix in ["", "-wal", "-shm"] {
         let _ = fs::remove_file(format!("{}{suffix}", path.display()));
     }
     StoredRows { leads, contacts }
+}
+
+/// Every row `sql` returns, as tuples.
+fn read_all<T>(store: &Store, sql: &str) -> Vec<T>
+where
+    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+{
+    let mut stmt = store.connection().prepare(sql).expect("prepare a read");
+    stmt.query_map([], |r| T::try_from(r))
+        .and_then(|rows| rows.collect())
+        .expect("read rows")
 }
 
 /// Writes `rows` as ingest did: transactions of `BATCH` contacts, each new lead just
