@@ -129,11 +129,16 @@ fn options() -> OpenOptions {
     }
 }
 
-/// A new file at `path` holding the roster and nothing else.
-fn fresh_store(path: &Path) -> Store {
+/// Removes the database at `path` with its WAL and shared-memory files, if any.
+fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = fs::remove_file(format!("{}{suffix}", path.display()));
     }
+}
+
+/// A new file at `path` holding the roster and nothing else.
+fn fresh_store(path: &Path) -> Store {
+    remove_db(path);
     let mut store = Store::open(path, options()).expect("open fresh file");
     set_up_roster(&mut store);
     store
@@ -288,9 +293,7 @@ fn stored_rows(input: &Arc<[u8]>, path: &Path) -> StoredRows {
                 created_at, assigned_at, assigned_by FROM contact ORDER BY id",
     );
     drop(store);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    remove_db(path);
     StoredRows { leads, contacts }
 }
 

@@ -87,6 +87,20 @@ impl Tui {
         }
     }
 
+    /// Waits until `alternate` says whether the screen is the alternate one.
+    fn wait_alternate_screen(&self, alternate: bool) {
+        let start = Instant::now();
+        while self.screen.lock().unwrap().screen().alternate_screen() != alternate {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "alternate screen still {} after {DEADLINE:?}; the screen:\n{}",
+                !alternate,
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     fn send(&mut self, bytes: &str) {
         self.writer.write_all(bytes.as_bytes()).unwrap();
         self.writer.flush().unwrap();
@@ -270,14 +284,7 @@ fn sigterm_just_after_the_switch_to_the_alternate_screen_restores_it() {
     // lands before the first draw ends the TUI cleanly too.
     let dir = tempfile::tempdir().unwrap();
     let mut tui = Tui::start(dir.path(), &["--db", "sb.db"], 80, 24);
-    let start = Instant::now();
-    while !tui.screen.lock().unwrap().screen().alternate_screen() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "never switched to the alternate screen"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    tui.wait_alternate_screen(true);
     sigterm_restores_the_terminal(&mut tui);
 }
 
@@ -295,15 +302,7 @@ fn sigterm_restores_the_terminal(tui: &mut Tui) {
         exit.success(),
         "SIGTERM should end the TUI cleanly: {exit:?}"
     );
-    let start = Instant::now();
-    while tui.screen.lock().unwrap().screen().alternate_screen() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "exited ({exit:?}) but still in the alternate screen:\n{}",
-            tui.contents()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    tui.wait_alternate_screen(false);
     assert!(
         !tui.screen.lock().unwrap().screen().hide_cursor(),
         "cursor shown again"
