@@ -69,6 +69,7 @@ fn build(path: &Path) {
             durability: Durability::Normal,
             seed: Some(11),
             actor: Some("bench".into()),
+            ..OpenOptions::default()
         },
     )
     .expect("open");

@@ -145,6 +145,7 @@ fn options(durability: Durability) -> OpenOptions {
         durability,
         seed: Some(7),
         actor: Some("bench".into()),
+        ..OpenOptions::default()
     }
 }
 

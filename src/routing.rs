@@ -22,7 +22,28 @@ pub struct Candidate {
 impl Candidate {
     /// Active, weight > 0 for the source, and load < max_load.
     pub fn is_eligible(&self) -> bool {
-        self.active && self.weight > 0 && self.load < self.max_load
+        self.why_not(1).is_empty()
+    }
+
+    /// The one rule for "may this operator take `n` more contacts of the source, and if
+    /// not, why": routing (n = 1), the store's force check and the TUI's picker all ask
+    /// it. Empty means yes. Every reason that holds is listed, so "inactive and full"
+    /// says both.
+    pub fn why_not(&self, n: u32) -> Ineligibility {
+        let mut reasons = Vec::new();
+        if !self.active {
+            reasons.push(Ineligible::Inactive);
+        }
+        if self.load.saturating_add(n) > self.max_load {
+            reasons.push(Ineligible::Full {
+                room: self.free_slots(),
+                wanted: n,
+            });
+        }
+        if self.weight == 0 {
+            reasons.push(Ineligible::NoWeight);
+        }
+        Ineligibility(reasons)
     }
 
     /// Slots left under max_load (0 when full or over).
@@ -38,6 +59,70 @@ impl Candidate {
         match strategy {
             Strategy::Weighted => u64::from(self.weight),
             Strategy::Capacity => u64::from(self.weight) * u64::from(self.free_slots()),
+        }
+    }
+}
+
+/// One reason an operator may not take contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ineligible {
+    Inactive,
+    /// Not enough free slots: `room` of the `wanted` contacts fit under max_load.
+    Full {
+        room: u32,
+        wanted: u32,
+    },
+    /// Weight 0 for the contact's source: routing never sends it this source's traffic.
+    NoWeight,
+}
+
+impl Ineligible {
+    /// Whether assigning anyway goes past a limit, so a person must force it. An
+    /// operator without a weight for the source may still be given a contact by hand.
+    pub fn needs_force(self) -> bool {
+        matches!(self, Ineligible::Inactive | Ineligible::Full { .. })
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Ineligible::Inactive => "inactive".into(),
+            Ineligible::Full { room: 0, .. } | Ineligible::Full { wanted: 1, .. } => "full".into(),
+            Ineligible::Full { room, wanted } => format!("room for {room} of {wanted}"),
+            Ineligible::NoWeight => "no weight for this source".into(),
+        }
+    }
+}
+
+/// Every reason that holds, in a fixed order (inactive, full, no weight); empty when
+/// the operator may take the contacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ineligibility(pub Vec<Ineligible>);
+
+impl Ineligibility {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn needs_force(&self) -> bool {
+        self.0.iter().any(|r| r.needs_force())
+    }
+
+    pub fn has(&self, pred: impl Fn(&Ineligible) -> bool) -> bool {
+        self.0.iter().any(pred)
+    }
+
+    /// "inactive", "inactive, full", "room for 2 of 3, no weight".
+    pub fn label(&self) -> String {
+        match self.0.as_slice() {
+            [one] => one.label(),
+            many => many
+                .iter()
+                .map(|r| match r {
+                    Ineligible::NoWeight => "no weight".to_string(),
+                    other => other.label(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -115,6 +200,26 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(choose(Strategy::Weighted, &cs, &mut rng), Some(1));
         }
+    }
+
+    #[test]
+    fn why_not_lists_every_reason_and_counts_room() {
+        assert!(cand(1, 5, 0, 3).why_not(3).is_empty());
+        let room = cand(1, 5, 1, 3).why_not(3);
+        assert_eq!(room.0, vec![Ineligible::Full { room: 2, wanted: 3 }]);
+        assert_eq!(room.label(), "room for 2 of 3");
+        assert!(room.needs_force());
+        let both = Candidate {
+            active: false,
+            ..cand(1, 5, 3, 3)
+        }
+        .why_not(1);
+        assert_eq!(both.label(), "inactive, full");
+        let none = cand(1, 0, 0, 3).why_not(1);
+        assert_eq!(none.label(), "no weight for this source");
+        assert!(!none.needs_force());
+        assert!(!cand(1, 0, 0, 3).is_eligible());
+        assert!(cand(1, 1, 2, 3).is_eligible());
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn open_seeded(path: &Path, seed: u64) -> Store {
             // No fsync per commit: these tests make thousands of small transactions.
             durability: Durability::Normal,
             actor: Some("tester".into()),
+            ..OpenOptions::default()
         },
     )
     .expect("open store")
@@ -552,7 +553,9 @@ fn contact_ids(s: &Store) -> Vec<i64> {
 fn expected_refusal(e: &StoreError) -> bool {
     matches!(
         e,
-        StoreError::Conflict(_) | StoreError::AlreadyAssigned { .. }
+        StoreError::Conflict(_)
+            | StoreError::AlreadyAssigned { .. }
+            | StoreError::NeedsForce { .. }
     )
 }
 

@@ -147,7 +147,12 @@ fn two_supervisors_assign_the_same_contact_one_wins_the_other_is_told() {
     // Two picks Chen (second row) without having seen the change.
     press(&mut two, "j enter");
     let m = message(&two);
-    assert!(m.contains("already assigned to Boris Ivanov"), "{m}");
+    assert!(
+        m.contains(&format!(
+            "#{id} was assigned to Boris Ivanov meanwhile: skipped"
+        )),
+        "{m}"
+    );
     assert_eq!(
         contact(&f, id).operator.as_deref(),
         Some("Boris Ivanov"),
@@ -169,16 +174,23 @@ fn reassigning_an_active_contact_checks_who_holds_it() {
     assert_eq!(contact(&f, id).operator.as_deref(), Some("Boris Ivanov"));
     press(&mut one, "a");
     press(&mut two, "a");
-    // one moves it to the first eligible (Chen: weight 40 on telegram).
-    press(&mut one, "enter");
+    // one moves it to the first eligible (Chen: weight 40 on telegram), confirming
+    // the reassignment.
+    press(&mut one, "enter y");
     let holder = contact(&f, id).operator.unwrap();
     assert_ne!(holder, "Boris Ivanov");
+    // Moving a held contact is a reassignment: it asks first.
     press(&mut two, "enter");
+    assert!(two.has_dialog(), "a reassignment is confirmed first");
+    press(&mut two, "y");
     assert!(
-        message(&two).contains(&format!("already assigned to {holder}")),
+        message(&two).contains(&format!(
+            "#{id} was reassigned to {holder} meanwhile: skipped"
+        )),
         "{}",
         message(&two)
     );
+    assert_eq!(contact(&f, id).operator.as_deref(), Some(holder.as_str()));
 }
 
 #[test]

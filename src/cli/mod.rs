@@ -42,6 +42,7 @@ pub fn db_path(global: &Global) -> PathBuf {
 pub fn open_store(global: &Global) -> Result<Store, CliError> {
     let mut options = OpenOptions::from_env()?;
     options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
+    options.read_only = global.read_only;
     let mut store = Store::open(db_path(global), options)?;
     if let Some(actor) = &global.actor {
         store.set_actor(actor)?;
@@ -536,8 +537,8 @@ fn contact(store: &mut Store, json: bool, cmd: ContactCmd) -> Result<(), CliErro
             let c = store
                 .assign_contact(id, &EntityRef::parse(&operator), force, expect)
                 .map_err(|e| match e {
-                    StoreError::Conflict(m) if m.ends_with("needs force") => {
-                        CliError::Usage(format!("{m} (use --force)"))
+                    e @ StoreError::NeedsForce { .. } => {
+                        CliError::Usage(format!("{e} (use --force)"))
                     }
                     StoreError::AlreadyAssigned { contact, operator } if !reassign => CliError::Usage(
                         format!("contact #{contact} was already assigned to {operator} (use --reassign to move it)"),

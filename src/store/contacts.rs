@@ -10,7 +10,7 @@ use rusqlite::{
 };
 use serde_json::json;
 
-use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, contact_from_row};
+use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Operator, contact_from_row};
 use super::{
     AUTO, Ctx, LazyStatement, Result, Store, StoreError, audit, leads, operators, sources,
 };
@@ -231,19 +231,21 @@ pub(crate) fn get(tx: &Transaction<'_>, id: i64) -> Result<Contact> {
     })
 }
 
-/// Eligible operators of a source (active, weight > 0, load < max_load) with names.
+/// Eligible operators of a source with names. The SQL reads every operator with a
+/// weight for the source; the rule itself is [`Candidate::is_eligible`], the one the
+/// picker and the force check use too.
 fn eligible(tx: &Transaction<'_>, source_id: i64) -> Result<Vec<(Candidate, String)>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT o.id, o.name, w.weight, o.load, o.max_load
+        "SELECT o.id, o.name, w.weight, o.load, o.max_load, o.active
          FROM weight w JOIN operator o ON o.id = w.operator_id
-         WHERE w.source_id = ?1 AND o.active = 1 AND o.load < o.max_load
+         WHERE w.source_id = ?1
          ORDER BY o.id",
     )?;
     let rows = stmt.query_map([source_id], |r| {
         Ok((
             Candidate {
                 operator_id: r.get(0)?,
-                active: true,
+                active: r.get(5)?,
                 weight: r.get(2)?,
                 load: r.get(3)?,
                 max_load: r.get(4)?,
@@ -251,7 +253,25 @@ fn eligible(tx: &Transaction<'_>, source_id: i64) -> Result<Vec<(Candidate, Stri
             r.get::<_, String>(1)?,
         ))
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    all.retain(|(c, _)| c.is_eligible());
+    Ok(all)
+}
+
+/// An operator as a routing candidate for `source_id` (weight 0 when it has none).
+pub(crate) fn candidate(tx: &Transaction<'_>, op: &Operator, source_id: i64) -> Result<Candidate> {
+    let weight: u32 = tx
+        .prepare_cached("SELECT weight FROM weight WHERE operator_id = ?1 AND source_id = ?2")?
+        .query_row(params![op.id, source_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(Candidate {
+        operator_id: op.id,
+        active: op.active,
+        weight,
+        load: op.load,
+        max_load: op.max_load,
+    })
 }
 
 fn pick(
@@ -510,6 +530,252 @@ fn status_snapshot(c: &Contact) -> serde_json::Value {
     json!({"status": c.status, "operator": c.operator})
 }
 
+/// A contact as the person acting saw it on screen: its status and operator. Actions
+/// taken from a screen carry it, and the store applies them only where it still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Seen {
+    pub status: ContactStatus,
+    pub operator_id: Option<i64>,
+}
+
+impl Seen {
+    pub fn of(c: &Contact) -> Seen {
+        Seen {
+            status: c.status,
+            operator_id: c.operator_id,
+        }
+    }
+}
+
+/// What an action on several contacts did with one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied; the contact as it is now.
+    Done(Contact),
+    /// Not applied, and why.
+    Skipped { id: i64, why: Skip },
+}
+
+impl Outcome {
+    pub fn id(&self) -> i64 {
+        match self {
+            Outcome::Done(c) => c.id,
+            Outcome::Skipped { id, .. } => *id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Someone changed the contact since it was seen; `now` is how it is.
+    Changed { seen: Seen, now: Box<Contact> },
+    /// The contact is not in the file any more.
+    Gone,
+    /// Seen in a state the action does not apply to, e.g. closing a closed contact.
+    NotApplicable(String),
+}
+
+impl Skip {
+    /// "#3581 was assigned to Elif Yilmaz meanwhile: skipped".
+    pub fn describe(&self, id: i64) -> String {
+        let what = match self {
+            Skip::Gone => "is gone from the file".to_string(),
+            Skip::NotApplicable(why) => why.clone(),
+            Skip::Changed { seen, now } => {
+                let op = now.operator.as_deref().unwrap_or("nobody");
+                match (seen.status, now.status) {
+                    (_, ContactStatus::Closed) => "was closed meanwhile".to_string(),
+                    (ContactStatus::Closed, ContactStatus::Active) => {
+                        format!("was reopened meanwhile and is with {op}")
+                    }
+                    (ContactStatus::Closed, ContactStatus::Waiting) => {
+                        "was reopened meanwhile and is waiting".to_string()
+                    }
+                    (ContactStatus::Active, ContactStatus::Waiting) => {
+                        "was unassigned meanwhile and is waiting".to_string()
+                    }
+                    (ContactStatus::Active, ContactStatus::Active) => {
+                        format!("was reassigned to {op} meanwhile")
+                    }
+                    (_, ContactStatus::Active) => format!("was assigned to {op} meanwhile"),
+                    (_, ContactStatus::Waiting) => "changed meanwhile".to_string(),
+                }
+            }
+        };
+        format!("#{id} {what}: skipped")
+    }
+}
+
+/// The contact if it is still as `seen`, else why not.
+fn still_as_seen(
+    tx: &Transaction<'_>,
+    id: i64,
+    seen: Seen,
+) -> Result<std::result::Result<Contact, Skip>> {
+    match get(tx, id) {
+        Ok(c) if Seen::of(&c) == seen => Ok(Ok(c)),
+        Ok(c) => Ok(Err(Skip::Changed {
+            seen,
+            now: Box::new(c),
+        })),
+        Err(StoreError::NotFound { .. }) => Ok(Err(Skip::Gone)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives `contacts` (waiting or active, none of them with `op` yet) to `op` by hand.
+/// The force check is the routing rule for all of them at once: an inactive operator
+/// or one without room for every contact needs `force`, and the audit entry of a
+/// forced assignment says which limit it went past.
+fn assign_checked(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    contacts: &[Contact],
+    op: &Operator,
+    force: bool,
+) -> Result<()> {
+    let n = u32::try_from(contacts.len()).unwrap_or(u32::MAX);
+    let source = contacts.first().map_or(0, |c| c.source_id);
+    let why = candidate(tx, op, source)?.why_not(n);
+    let forced = why.needs_force();
+    if forced && !force {
+        return Err(StoreError::NeedsForce {
+            operator: op.name.clone(),
+            why: force_reasons(&why, op),
+        });
+    }
+    let mut freed = Vec::new();
+    for before in contacts {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE contact SET operator_id = ?1, status = 'active', assigned_at = ?2, assigned_by = ?3
+                 WHERE id = ?4 AND status = ?5 AND operator_id IS ?6",
+            )?
+            .execute(params![
+                op.id,
+                ctx.now,
+                ctx.actor,
+                before.id,
+                before.status.as_str(),
+                before.operator_id
+            ])?;
+        if changed != 1 {
+            return Err(StoreError::AlreadyAssigned {
+                contact: before.id,
+                operator: get(tx, before.id)?
+                    .operator
+                    .unwrap_or_else(|| "nobody".into()),
+            });
+        }
+        let after = get(tx, before.id)?;
+        let action = if before.status == ContactStatus::Waiting {
+            "contact.assign"
+        } else {
+            "contact.reassign"
+        };
+        let mut after_json = status_snapshot(&after);
+        if forced {
+            after_json["forced"] = json!(force_reasons(&why, op));
+        }
+        audit::record(
+            tx,
+            ctx,
+            action,
+            "contact",
+            Some(before.id),
+            Some(status_snapshot(before)),
+            Some(after_json),
+        )?;
+        if let (ContactStatus::Active, Some(prev)) = (before.status, before.operator_id) {
+            freed.push(prev);
+        }
+    }
+    freed.sort_unstable();
+    freed.dedup();
+    for prev in freed {
+        let sources = operators::weighted_sources(tx, prev)?;
+        drain(tx, ctx, &sources)?;
+    }
+    Ok(())
+}
+
+/// The limits a forced assignment goes past: "inactive", "full (3/3)",
+/// "inactive and room for 2 of 3 (1/3)".
+fn force_reasons(why: &routing::Ineligibility, op: &Operator) -> String {
+    why.0
+        .iter()
+        .filter(|r| r.needs_force())
+        .map(|r| match r {
+            routing::Ineligible::Full { .. } => {
+                format!("{} ({}/{})", r.label(), op.load, op.max_load)
+            }
+            _ => r.label(),
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn close_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Result<Contact> {
+    let contact_id = before.id;
+    tx.prepare_cached(
+        "UPDATE contact SET status = 'closed', closed_at = ?1 WHERE id = ?2 AND status <> 'closed'",
+    )?
+    .execute(params![ctx.now, contact_id])?;
+    let after = get(tx, contact_id)?;
+    audit::record(
+        tx,
+        ctx,
+        "contact.close",
+        "contact",
+        Some(contact_id),
+        Some(status_snapshot(before)),
+        Some(status_snapshot(&after)),
+    )?;
+    if let (ContactStatus::Active, Some(op)) = (before.status, before.operator_id) {
+        let sources = operators::weighted_sources(tx, op)?;
+        drain(tx, ctx, &sources)?;
+    }
+    Ok(after)
+}
+
+fn reopen_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Result<Contact> {
+    let contact_id = before.id;
+    let has_room = match before.operator_id {
+        Some(id) => {
+            let op = operators::find(tx, &EntityRef::Id(id))?;
+            op.active && !op.is_full()
+        }
+        None => false,
+    };
+    if has_room {
+        tx.prepare_cached(
+            "UPDATE contact SET status = 'active', closed_at = NULL WHERE id = ?1 AND status = 'closed'",
+        )?
+        .execute([contact_id])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE contact SET status = 'waiting', operator_id = NULL, assigned_at = NULL,
+                    assigned_by = NULL, closed_at = NULL
+             WHERE id = ?1 AND status = 'closed'",
+        )?
+        .execute([contact_id])?;
+    }
+    let reopened = get(tx, contact_id)?;
+    audit::record(
+        tx,
+        ctx,
+        "contact.reopen",
+        "contact",
+        Some(contact_id),
+        Some(status_snapshot(before)),
+        Some(status_snapshot(&reopened)),
+    )?;
+    if reopened.status == ContactStatus::Waiting {
+        drain(tx, ctx, &[reopened.source_id])?;
+    }
+    get(tx, contact_id)
+}
+
 impl Store {
     /// Takes in one contact: idempotency check, lead matching and routing, in one
     /// IMMEDIATE transaction.
@@ -603,54 +869,52 @@ impl Store {
             if before.operator_id == Some(op.id) {
                 return Err(held_by());
             }
-            if !force && !op.active {
-                return Err(StoreError::Conflict(format!(
-                    "operator '{}' is inactive; assigning to it needs force",
-                    op.name
-                )));
-            }
-            if !force && op.is_full() {
-                return Err(StoreError::Conflict(format!(
-                    "operator '{}' is full ({}/{}); assigning to it needs force",
-                    op.name, op.load, op.max_load
-                )));
-            }
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE contact SET operator_id = ?1, status = 'active', assigned_at = ?2, assigned_by = ?3
-                     WHERE id = ?4 AND status = ?5 AND operator_id IS ?6",
-                )?
-                .execute(params![
-                    op.id,
-                    ctx.now,
-                    ctx.actor,
-                    contact_id,
-                    before.status.as_str(),
-                    before.operator_id
-                ])?;
-            if changed != 1 {
-                return Err(held_by());
-            }
-            let after = get(tx, contact_id)?;
-            let action = if before.status == ContactStatus::Waiting {
-                "contact.assign"
-            } else {
-                "contact.reassign"
-            };
-            audit::record(
-                tx,
-                ctx,
-                action,
-                "contact",
-                Some(contact_id),
-                Some(status_snapshot(&before)),
-                Some(status_snapshot(&after)),
-            )?;
-            if let (ContactStatus::Active, Some(prev)) = (before.status, before.operator_id) {
-                let sources = operators::weighted_sources(tx, prev)?;
-                drain(tx, ctx, &sources)?;
-            }
+            assign_checked(tx, ctx, std::slice::from_ref(&before), &op, force)?;
             get(tx, contact_id)
+        })
+    }
+
+    /// Assigns contacts the supervisor picked on screen, in one transaction, each only
+    /// if it is still as `seen`. A contact that changed meanwhile is skipped and
+    /// reported with its state now; the rest go to `operator`. An inactive operator,
+    /// or one without room for all of them, needs `force` (the error says which and
+    /// nothing is changed).
+    pub fn assign_contacts(
+        &mut self,
+        items: &[(i64, Seen)],
+        operator: &EntityRef,
+        force: bool,
+    ) -> Result<Vec<Outcome>> {
+        self.write(|tx, ctx| {
+            let op = operators::find(tx, operator)?;
+            let mut outcomes = Vec::with_capacity(items.len());
+            let mut todo = Vec::new();
+            for &(id, seen) in items {
+                match still_as_seen(tx, id, seen)? {
+                    Err(skip) => outcomes.push(Outcome::Skipped { id, why: skip }),
+                    Ok(c) if c.status == ContactStatus::Closed => outcomes.push(Outcome::Skipped {
+                        id,
+                        why: Skip::NotApplicable("is closed; reopen it first".into()),
+                    }),
+                    Ok(c) if c.operator_id == Some(op.id) => outcomes.push(Outcome::Skipped {
+                        id,
+                        why: Skip::NotApplicable(format!("is already with {}", op.name)),
+                    }),
+                    Ok(c) => {
+                        outcomes.push(Outcome::Done(c.clone()));
+                        todo.push(c);
+                    }
+                }
+            }
+            if !todo.is_empty() {
+                assign_checked(tx, ctx, &todo, &op, force)?;
+            }
+            for o in &mut outcomes {
+                if let Outcome::Done(c) = o {
+                    *c = get(tx, c.id)?;
+                }
+            }
+            Ok(outcomes)
         })
     }
 
@@ -664,25 +928,7 @@ impl Store {
                     "contact #{contact_id} is already closed"
                 )));
             }
-            tx.prepare_cached(
-                "UPDATE contact SET status = 'closed', closed_at = ?1 WHERE id = ?2 AND status <> 'closed'",
-            )?
-            .execute(params![ctx.now, contact_id])?;
-            let after = get(tx, contact_id)?;
-            audit::record(
-                tx,
-                ctx,
-                "contact.close",
-                "contact",
-                Some(contact_id),
-                Some(status_snapshot(&before)),
-                Some(status_snapshot(&after)),
-            )?;
-            if let (ContactStatus::Active, Some(op)) = (before.status, before.operator_id) {
-                let sources = operators::weighted_sources(tx, op)?;
-                drain(tx, ctx, &sources)?;
-            }
-            Ok(after)
+            close_tx(tx, ctx, &before)
         })
     }
 
@@ -699,40 +945,47 @@ impl Store {
                     before.status
                 )));
             }
-            let has_room = match before.operator_id {
-                Some(id) => {
-                    let op = operators::find(tx, &EntityRef::Id(id))?;
-                    op.active && !op.is_full()
-                }
-                None => false,
-            };
-            if has_room {
-                tx.prepare_cached(
-                    "UPDATE contact SET status = 'active', closed_at = NULL WHERE id = ?1 AND status = 'closed'",
-                )?
-                .execute([contact_id])?;
-            } else {
-                tx.prepare_cached(
-                    "UPDATE contact SET status = 'waiting', operator_id = NULL, assigned_at = NULL,
-                            assigned_by = NULL, closed_at = NULL
-                     WHERE id = ?1 AND status = 'closed'",
-                )?
-                .execute([contact_id])?;
+            reopen_tx(tx, ctx, &before)
+        })
+    }
+
+    /// Closes the contacts the supervisor picked, each only if it is still as `seen`,
+    /// in one transaction; the others are skipped and reported.
+    pub fn close_contacts(&mut self, items: &[(i64, Seen)]) -> Result<Vec<Outcome>> {
+        self.bulk(
+            items,
+            ContactStatus::can_close,
+            "is already closed",
+            close_tx,
+        )
+    }
+
+    /// Reopens the contacts the supervisor picked, each only if it is still as `seen`
+    /// (closed), in one transaction; the others are skipped and reported.
+    pub fn reopen_contacts(&mut self, items: &[(i64, Seen)]) -> Result<Vec<Outcome>> {
+        self.bulk(items, ContactStatus::can_reopen, "is not closed", reopen_tx)
+    }
+
+    fn bulk(
+        &mut self,
+        items: &[(i64, Seen)],
+        applies: fn(ContactStatus) -> bool,
+        not_applicable: &str,
+        apply: fn(&Transaction<'_>, &mut Ctx<'_>, &Contact) -> Result<Contact>,
+    ) -> Result<Vec<Outcome>> {
+        self.write(|tx, ctx| {
+            let mut outcomes = Vec::with_capacity(items.len());
+            for &(id, seen) in items {
+                outcomes.push(match still_as_seen(tx, id, seen)? {
+                    Err(why) => Outcome::Skipped { id, why },
+                    Ok(c) if !applies(c.status) => Outcome::Skipped {
+                        id,
+                        why: Skip::NotApplicable(not_applicable.into()),
+                    },
+                    Ok(c) => Outcome::Done(apply(tx, ctx, &c)?),
+                });
             }
-            let reopened = get(tx, contact_id)?;
-            audit::record(
-                tx,
-                ctx,
-                "contact.reopen",
-                "contact",
-                Some(contact_id),
-                Some(status_snapshot(&before)),
-                Some(status_snapshot(&reopened)),
-            )?;
-            if reopened.status == ContactStatus::Waiting {
-                drain(tx, ctx, &[reopened.source_id])?;
-            }
-            get(tx, contact_id)
+            Ok(outcomes)
         })
     }
 

@@ -25,7 +25,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::DomainError;
 
 pub use audit::AuditEntry;
-pub use contacts::{Expect, FeedFilter, Intake, NewContact, ValidContact};
+pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
 pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
 pub use schema::latest_version;
@@ -45,6 +45,16 @@ pub enum StoreError {
     Conflict(String),
     #[error("contact #{contact} was already assigned to {operator}")]
     AlreadyAssigned { contact: i64, operator: String },
+    /// Assigning by hand to an operator routing would not pick; `why` names the limit.
+    #[error("operator '{operator}' is {why}; assigning to it needs force")]
+    NeedsForce { operator: String, why: String },
+    /// A change made from a screen found other values than the person saw: nothing
+    /// was written.
+    #[error("{}", stale_message(entity, changes))]
+    Stale {
+        entity: String,
+        changes: Vec<StaleField>,
+    },
     #[error("refusing {path}: {why}; the file was left untouched")]
     NotADatabase { path: String, why: String },
     #[error(
@@ -61,10 +71,57 @@ pub enum StoreError {
     Busy(Duration),
     #[error("{0}")]
     Io(String),
+    #[error(
+        "{path} needs a migration (schema version {found} -> {latest}), which --read-only cannot do; run `switchboard --db {path} init` as a user who may write it first"
+    )]
+    NeedsMigration {
+        path: String,
+        found: i64,
+        latest: i64,
+    },
+    #[error("{0} is open read-only (--read-only): nothing can be changed")]
+    ReadOnly(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+}
+
+/// One field another writer changed since the person's screen showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleField {
+    pub field: &'static str,
+    /// The value the person saw.
+    pub seen: String,
+    /// The value in the file now.
+    pub now: String,
+}
+
+impl StaleField {
+    /// "max load is now 8 (you saw 7)", "name is now 'Ann' (you saw 'Anna')".
+    pub fn describe(&self) -> String {
+        let show = |v: &str| {
+            if v.parse::<f64>().is_ok() {
+                v.to_string()
+            } else {
+                format!("'{v}'")
+            }
+        };
+        format!(
+            "{} is now {} (you saw {})",
+            self.field,
+            show(&self.now),
+            show(&self.seen)
+        )
+    }
+}
+
+fn stale_message(entity: &str, changes: &[StaleField]) -> String {
+    let list: Vec<String> = changes.iter().map(StaleField::describe).collect();
+    format!(
+        "{entity} was changed meanwhile: {}; nothing was saved",
+        list.join(", ")
+    )
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -86,6 +143,9 @@ pub struct OpenOptions {
     pub seed: Option<u64>,
     /// Who is making changes (audit log, manual assignments).
     pub actor: Option<String>,
+    /// Open the file read-only at the SQLite level: no migration, no checkpoint, no
+    /// write possible. A file that needs a migration is refused.
+    pub read_only: bool,
 }
 
 impl OpenOptions {
@@ -114,6 +174,7 @@ impl OpenOptions {
             durability,
             seed,
             actor: None,
+            read_only: false,
         })
     }
 }
@@ -159,8 +220,10 @@ pub struct Store {
     path: PathBuf,
     /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
     clock: Option<i64>,
-    /// Background checkpoints; `None` if the thread could not start.
+    /// Background checkpoints; `None` if the thread could not start or the file is
+    /// open read-only.
     _checkpointer: Option<checkpoint::Checkpointer>,
+    read_only: bool,
 }
 
 /// How long the busy handler waits inside one attempt.
@@ -250,6 +313,9 @@ impl Store {
     /// Opens (creating if missing) and migrates a switchboard file.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
+        if options.read_only {
+            return Self::open_read_only(path, options);
+        }
         schema::check_file_header(&path)?;
         let mut conn = open_connection(
             &path,
@@ -291,7 +357,68 @@ impl Store {
             path,
             clock: None,
             _checkpointer: checkpointer,
+            read_only: false,
         })
+    }
+
+    /// Opens an existing file with SQLite's read-only flag: nothing here can write to
+    /// it (no WAL switch, no migration, no checkpoint), and a file whose schema is
+    /// older than this build's is refused rather than migrated.
+    fn open_read_only(path: PathBuf, options: OpenOptions) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Io(format!(
+                "{} does not exist; --read-only opens an existing switchboard file",
+                path.display()
+            )));
+        }
+        schema::check_file_header(&path)?;
+        let conn = open_connection(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if let Err(e) = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+            if matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase)) {
+                return Err(StoreError::NotADatabase {
+                    path: path.display().to_string(),
+                    why: "it is not a SQLite database".into(),
+                });
+            }
+            return Err(StoreError::Io(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+        let version = schema::check_schema(&conn, &path)?;
+        if version < latest_version() {
+            return Err(StoreError::NeedsMigration {
+                path: path.display().to_string(),
+                found: version,
+                latest: latest_version(),
+            });
+        }
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        let rng = match options.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => rand::make_rng::<StdRng>(),
+        };
+        Ok(Store {
+            conn,
+            rng,
+            actor: options.actor.unwrap_or_else(default_actor),
+            path,
+            clock: None,
+            _checkpointer: None,
+            read_only: true,
+        })
+    }
+
+    /// Whether the file was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Migrations run in one IMMEDIATE transaction. Two processes may both see an old
@@ -372,6 +499,9 @@ impl Store {
         &mut self,
         mut f: impl FnMut(&Transaction<'_>, &mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.path.display().to_string()));
+        }
         let started = Instant::now();
         let mut backoff = Duration::from_millis(2);
         loop {

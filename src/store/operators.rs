@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::models::Operator;
-use super::{Ctx, OperatorPatch, Result, Store, StoreError, audit, contacts, now_ms, schema};
+use super::{
+    Ctx, OperatorPatch, Result, StaleField, Store, StoreError, audit, contacts, now_ms, schema,
+};
 use crate::domain::{DomainError, EntityRef, validate_entity_name};
 
 /// Largest max_load accepted.
@@ -131,7 +133,27 @@ impl Store {
         if let Some(m) = patch.max_load {
             check_max_load(m)?;
         }
-        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch))
+        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, None))
+    }
+
+    /// [`Store::update_operator`] for a change made from a screen: `seen` holds the
+    /// values the person saw of the fields they change. If another writer changed one
+    /// of those since, nothing is written and the error lists both values.
+    pub fn update_operator_seen(
+        &mut self,
+        r: &EntityRef,
+        patch: &OperatorPatch,
+        seen: &OperatorPatch,
+    ) -> Result<Operator> {
+        let new_name = patch
+            .name
+            .as_deref()
+            .map(|n| validate_entity_name("operator", n))
+            .transpose()?;
+        if let Some(m) = patch.max_load {
+            check_max_load(m)?;
+        }
+        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, Some(seen)))
     }
 
     /// Deletes an operator that holds no open contacts. Its weights go with it; its
@@ -175,8 +197,46 @@ pub(crate) fn update_operator_tx(
     r: &EntityRef,
     new_name: Option<&str>,
     patch: &OperatorPatch,
+    seen: Option<&OperatorPatch>,
 ) -> Result<Operator> {
     let before = find(tx, r)?;
+    if let Some(seen) = seen {
+        let mut changes = Vec::new();
+        if let Some(name) = &seen.name
+            && *name != before.name
+        {
+            changes.push(StaleField {
+                field: "name",
+                seen: name.clone(),
+                now: before.name.clone(),
+            });
+        }
+        if let Some(m) = seen.max_load
+            && m != before.max_load
+        {
+            changes.push(StaleField {
+                field: "max load",
+                seen: m.to_string(),
+                now: before.max_load.to_string(),
+            });
+        }
+        if let Some(a) = seen.active
+            && a != before.active
+        {
+            let word = |a: bool| if a { "active" } else { "inactive" }.to_string();
+            changes.push(StaleField {
+                field: "active",
+                seen: word(a),
+                now: word(before.active),
+            });
+        }
+        if !changes.is_empty() {
+            return Err(StoreError::Stale {
+                entity: format!("operator '{}'", before.name),
+                changes,
+            });
+        }
+    }
     if let Some(name) = new_name
         && name_taken(tx, name, Some(before.id))?
     {

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use super::models::Weight;
-use super::{Result, Store, audit, contacts, operators, sources};
+use super::{Result, StaleField, Store, StoreError, audit, contacts, operators, sources};
 use crate::domain::{DomainError, EntityRef};
 
 /// Largest weight accepted.
@@ -18,6 +18,28 @@ impl Store {
         operator: &EntityRef,
         source: &EntityRef,
         weight: u32,
+    ) -> Result<Weight> {
+        self.set_weight_inner(operator, source, weight, None)
+    }
+
+    /// [`Store::set_weight`] for a change made from a screen that showed the cell as
+    /// `seen`: if another writer changed it since, nothing is written.
+    pub fn set_weight_seen(
+        &mut self,
+        operator: &EntityRef,
+        source: &EntityRef,
+        weight: u32,
+        seen: u32,
+    ) -> Result<Weight> {
+        self.set_weight_inner(operator, source, weight, Some(seen))
+    }
+
+    fn set_weight_inner(
+        &mut self,
+        operator: &EntityRef,
+        source: &EntityRef,
+        weight: u32,
+        seen: Option<u32>,
     ) -> Result<Weight> {
         if weight > MAX_WEIGHT {
             return Err(
@@ -34,6 +56,18 @@ impl Store {
                 .query_row(params![op.id, source_id], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0);
+            if let Some(seen) = seen
+                && seen != before
+            {
+                return Err(StoreError::Stale {
+                    entity: format!("weight {} x {source_name}", op.name),
+                    changes: vec![StaleField {
+                        field: "weight",
+                        seen: seen.to_string(),
+                        now: before.to_string(),
+                    }],
+                });
+            }
             if weight == 0 {
                 tx.prepare_cached("DELETE FROM weight WHERE operator_id = ?1 AND source_id = ?2")?
                     .execute(params![op.id, source_id])?;

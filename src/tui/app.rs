@@ -13,15 +13,16 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
 
 use crate::domain::{ContactStatus, EntityRef, MAX_DESCRIPTION, MAX_ENTITY_NAME, Strategy};
+use crate::routing::{Candidate, Ineligible};
 use crate::sim::{self, Plan, Progress, Report, SourceMix};
 use crate::store::{
-    ChangeWatcher, Expect, FeedFilter, OpenOptions, Operator, OperatorPatch, Source, SourcePatch,
-    SourceStats, Store, StoreError, now_ms,
+    ChangeWatcher, FeedFilter, OpenOptions, Operator, OperatorPatch, Outcome, Seen, Source,
+    SourcePatch, SourceStats, Store, StoreError, now_ms,
 };
 
 use super::action::{Action, Command};
 use super::dialog::{
-    AssignPicker, AuditView, Confirm, Dialog, Field, FilterPicker, Form, FormKind, Ineligible,
+    AssignPicker, AuditView, Confirm, Dialog, Field, FieldKind, FilterPicker, Form, FormKind,
     LeadCard, Pending, PickRow, contact_subject,
 };
 use super::feed::FeedState;
@@ -981,10 +982,14 @@ impl App {
                 let Some(op) = selected else {
                     return self.nothing_selected("operator");
                 };
-                let after = self.store.update_operator(
+                let after = self.store.update_operator_seen(
                     &EntityRef::Id(op.id),
                     &OperatorPatch {
                         active: Some(!op.active),
+                        ..Default::default()
+                    },
+                    &OperatorPatch {
+                        active: Some(op.active),
                         ..Default::default()
                     },
                 )?;
@@ -1007,10 +1012,14 @@ impl App {
                 } else {
                     op.max_load - 1
                 };
-                let after = self.store.update_operator(
+                let after = self.store.update_operator_seen(
                     &EntityRef::Id(op.id),
                     &OperatorPatch {
                         max_load: Some(max_load),
+                        ..Default::default()
+                    },
+                    &OperatorPatch {
+                        max_load: Some(op.max_load),
                         ..Default::default()
                     },
                 )?;
@@ -1120,10 +1129,14 @@ impl App {
                 let Some(s) = selected else {
                     return self.nothing_selected("source");
                 };
-                let after = self.store.update_source(
+                let after = self.store.update_source_seen(
                     &EntityRef::Id(s.id),
                     &SourcePatch {
                         strategy: Some(s.strategy.next()),
+                        ..Default::default()
+                    },
+                    &SourcePatch {
+                        strategy: Some(s.strategy),
                         ..Default::default()
                     },
                 )?;
@@ -1227,9 +1240,12 @@ impl App {
                     self.info(format!("weight stays {current}"));
                     return Ok(());
                 }
-                let w = self
-                    .store
-                    .set_weight(&EntityRef::Id(op), &EntityRef::Id(src), new)?;
+                let w = self.store.set_weight_seen(
+                    &EntityRef::Id(op),
+                    &EntityRef::Id(src),
+                    new,
+                    current,
+                )?;
                 self.refresh()?;
                 self.info(format!(
                     "weight {} x {}: {current} -> {}",
@@ -1300,128 +1316,119 @@ impl App {
         }
     }
 
-    /// The marked contacts on screen or elsewhere, else the selected one.
-    fn targets(&mut self) -> Result<Vec<crate::store::Contact>, StoreError> {
-        if self.feed.marks.is_empty() {
-            return Ok(self.feed.selected().cloned().into_iter().collect());
+    /// What an action on contacts applies to: the marked contacts with the state each
+    /// had when marked, else the selected one as it shows now. `None` (with the reason
+    /// shown) when there is nothing the supervisor picked.
+    fn targets(&mut self) -> Option<Vec<(i64, Seen)>> {
+        if !self.feed.marks.is_empty() {
+            return Some(self.feed.marks.iter().map(|(id, s)| (*id, *s)).collect());
         }
-        let ids: Vec<i64> = self.feed.marks.iter().copied().collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            match self.store.contact(id) {
-                Ok(c) => out.push(c),
-                Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
+        if let Some(c) = self.feed.selected() {
+            return Some(vec![(c.id, Seen::of(c))]);
         }
-        Ok(out)
+        match self.feed.selection_out_of_view() {
+            Some(id) => self.error(format!(
+                "contact #{id} is not in view any more; select a contact first (j/k)"
+            )),
+            None => self.error("no contact selected"),
+        }
+        None
     }
 
     fn close_or_reopen(&mut self, close: bool) -> Result<(), StoreError> {
-        let targets = self.targets()?;
-        if targets.is_empty() {
-            return self.nothing_selected("contact");
-        }
+        let Some(targets) = self.targets() else {
+            return Ok(());
+        };
         let single = targets.len() == 1 && self.feed.marks.is_empty();
-        let (mut done, mut skipped, mut errors) = (0usize, 0usize, Vec::new());
-        let mut last = None;
-        for c in &targets {
-            let applicable = if close {
-                c.status.can_close()
-            } else {
-                c.status.can_reopen()
-            };
-            if !applicable && !single {
-                skipped += 1;
-                continue;
-            }
-            let r = if close {
-                self.store.close_contact(c.id)
-            } else {
-                self.store.reopen_contact(c.id)
-            };
-            match r {
-                Ok(c) => {
-                    done += 1;
-                    last = Some(c);
-                }
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
+        let outcomes = if close {
+            self.store.close_contacts(&targets)?
+        } else {
+            self.store.reopen_contacts(&targets)?
+        };
         self.feed.marks.clear();
         self.refresh()?;
         let verb = if close { "closed" } else { "reopened" };
-        if let Some(first) = errors.first() {
-            if single {
-                self.error(first.clone());
-            } else {
-                self.error(format!("{done} {verb}, {} failed: {first}", errors.len()));
+        let (done, skipped) = split_outcomes(&outcomes);
+        if single {
+            match (done.first(), skipped.first()) {
+                (Some(c), _) => {
+                    // A reopened contact goes back to its operator only if there is room.
+                    let outcome = match (close, c.status, &c.operator) {
+                        (true, _, _) => String::new(),
+                        (false, ContactStatus::Active, Some(op)) => format!(": active with {op}"),
+                        (false, _, _) => ": waiting for an operator".to_string(),
+                    };
+                    self.info(format!("contact #{} {verb}{outcome}", c.id));
+                }
+                (None, Some(why)) => self.error(why.clone()),
+                (None, None) => {}
             }
-        } else if single {
-            // A reopened contact goes back to its operator only if there is room.
-            let outcome = match &last {
-                Some(c) if !close => match (c.status, &c.operator) {
-                    (ContactStatus::Active, Some(op)) => format!(": active with {op}"),
-                    _ => ": waiting for an operator".to_string(),
-                },
-                _ => String::new(),
-            };
-            self.info(format!("contact #{} {verb}{outcome}", targets[0].id));
-        } else if skipped > 0 {
-            self.info(format!(
-                "{done} {verb}; {skipped} skipped (already {})",
-                if close { "closed" } else { "open" }
-            ));
+        } else if skipped.is_empty() {
+            self.info(format!("{} contacts {verb}", done.len()));
         } else {
-            self.info(format!("{done} contacts {verb}"));
+            self.error(format!(
+                "{} of {} {verb}; {}",
+                done.len(),
+                outcomes.len(),
+                summarize_skips(&skipped)
+            ));
         }
         Ok(())
     }
 
     fn open_assign_picker(&mut self) -> Result<(), StoreError> {
-        let targets: Vec<_> = self
-            .targets()?
+        let Some(targets) = self.targets() else {
+            return Ok(());
+        };
+        let contacts: Vec<(i64, Seen)> = targets
             .into_iter()
-            .filter(|c| c.status.can_assign())
+            .filter(|(_, seen)| seen.status.can_assign())
             .collect();
-        if targets.is_empty() {
+        if contacts.is_empty() {
             self.error(if self.feed.marks.is_empty() {
                 "only a waiting or active contact can be assigned (reopen it first)"
             } else {
-                "none of the marked contacts is waiting or active"
+                "none of the marked contacts was waiting or active when marked"
             });
             return Ok(());
         }
-        let sources: Vec<i64> = {
-            let mut s: Vec<i64> = targets.iter().map(|c| c.source_id).collect();
-            s.sort_unstable();
-            s.dedup();
-            s
-        };
-        let rows = self.pick_rows(&sources, targets.len())?;
-        let subject = match targets.as_slice() {
-            [one] => contact_subject(one),
-            many => format!("{} marked contacts", many.len()),
-        };
-        let contacts = targets
-            .iter()
-            .map(|c| {
-                let expect = match (c.status, c.operator_id) {
-                    (ContactStatus::Active, Some(op)) => Expect::Operator(op),
-                    _ => Expect::Waiting,
-                };
-                (c.id, expect)
-            })
-            .collect();
-        let ids: Vec<i64> = rows.iter().map(|r| r.operator_id).collect();
-        let mut sel = Selection::default();
-        sel.set(0, &ids);
+        // Sources never change, and the contacts as they are now name who holds them.
+        let mut sources = Vec::new();
+        let mut held = Vec::new();
+        let mut subject = String::new();
+        for (id, seen) in &contacts {
+            let c = self.store.contact(*id)?;
+            sources.push(c.source_id);
+            if let (ContactStatus::Active, Some(op)) = (seen.status, &c.operator)
+                && seen.operator_id == c.operator_id
+            {
+                held.push((*id, op.clone()));
+            }
+            if contacts.len() == 1 {
+                subject = contact_subject(&c);
+            }
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        if contacts.len() > 1 {
+            subject = format!("{} marked contacts", contacts.len());
+        }
+        match held.as_slice() {
+            [] => {}
+            [(_, op)] if contacts.len() == 1 => subject.push_str(&format!(", now with {op}")),
+            many => subject.push_str(&format!(", {} of them held by an operator", many.len())),
+        }
+        let rows = self.pick_rows(&sources, contacts.len())?;
         if rows.is_empty() {
             self.error("there are no operators: add one on the Operators tab");
             return Ok(());
         }
+        let ids: Vec<i64> = rows.iter().map(|r| r.operator_id).collect();
+        let mut sel = Selection::default();
+        sel.set(0, &ids);
         self.dialog = Some(Dialog::Assign(AssignPicker {
             contacts,
+            held,
             sources,
             subject,
             rows,
@@ -1431,7 +1438,7 @@ impl App {
     }
 
     /// Every operator for contacts of `sources`: those routing could pick first (the
-    /// heaviest weight first), then the rest with the reason they are not eligible.
+    /// heaviest weight first), then the rest with every reason they are not eligible.
     /// `n` contacts need `n` free slots.
     fn pick_rows(&mut self, sources: &[i64], n: usize) -> Result<Vec<PickRow>, StoreError> {
         let operators = self.store.operators()?;
@@ -1450,15 +1457,14 @@ impl App {
                     })
                     .min()
                     .unwrap_or(0);
-                let why = if !op.active {
-                    Some(Ineligible::Inactive)
-                } else if op.load.saturating_add(n) > op.max_load {
-                    Some(Ineligible::Full)
-                } else if weight == 0 {
-                    Some(Ineligible::NoWeight)
-                } else {
-                    None
-                };
+                let why = Candidate {
+                    operator_id: op.id,
+                    active: op.active,
+                    weight,
+                    load: op.load,
+                    max_load: op.max_load,
+                }
+                .why_not(n);
                 PickRow {
                     operator_id: op.id,
                     name: op.name.clone(),
@@ -1469,13 +1475,15 @@ impl App {
                 }
             })
             .collect();
-        // Eligible first (heaviest weight first), then the rest by reason and name.
+        // Eligible first (heaviest weight first), then no weight (a hand assignment
+        // without force), then those that need force, by name.
         rows.sort_by(|a, b| {
-            let rank = |r: &PickRow| match r.why {
-                None => 0,
-                Some(Ineligible::NoWeight) => 1,
-                Some(Ineligible::Full) => 2,
-                Some(Ineligible::Inactive) => 3,
+            let rank = |r: &PickRow| {
+                (
+                    r.why.has(|x| matches!(x, Ineligible::Inactive)),
+                    r.why.has(|x| matches!(x, Ineligible::Full { .. })),
+                    !r.why.is_empty(),
+                )
             };
             rank(a)
                 .cmp(&rank(b))
@@ -1485,35 +1493,40 @@ impl App {
         Ok(rows)
     }
 
-    /// Assigns each contact; conflicts (another supervisor was faster) are reported
-    /// with the operator who has it now.
+    /// Assigns the contacts the supervisor picked, in one transaction; those that
+    /// changed since they were seen are skipped and reported with who holds them now.
     fn assign(
         &mut self,
-        contacts: &[(i64, Expect)],
+        contacts: &[(i64, Seen)],
         operator_id: i64,
         operator: &str,
         force: bool,
     ) -> Result<(), StoreError> {
-        let mut done = 0usize;
-        let mut errors: Vec<String> = Vec::new();
-        for (id, expect) in contacts {
-            match self
-                .store
-                .assign_contact(*id, &EntityRef::Id(operator_id), force, *expect)
-            {
-                Ok(_) => done += 1,
-                Err(e) => errors.push(e.to_string()),
+        let result = self
+            .store
+            .assign_contacts(contacts, &EntityRef::Id(operator_id), force);
+        let outcomes = match result {
+            Ok(o) => o,
+            Err(e @ StoreError::NeedsForce { .. }) => {
+                // The operator filled up or went inactive since the picker showed it.
+                self.refresh()?;
+                self.error(format!("{e}: nothing assigned; press a again to see why"));
+                return Ok(());
             }
-        }
+            Err(e) => return Err(e),
+        };
         self.feed.marks.clear();
         self.refresh()?;
-        match (contacts, errors.first()) {
-            ([(id, _)], None) => self.info(format!("contact #{id} assigned to {operator}")),
-            (_, None) => self.info(format!("{done} contacts assigned to {operator}")),
-            ([_], Some(e)) => self.error(e.clone()),
-            (_, Some(e)) => self.error(format!(
-                "{done} assigned to {operator}, {} not: {e}",
-                errors.len()
+        let (done, skipped) = split_outcomes(&outcomes);
+        match (contacts, done.first(), skipped.is_empty()) {
+            ([(id, _)], Some(_), _) => self.info(format!("contact #{id} assigned to {operator}")),
+            (_, _, true) => self.info(format!("{} contacts assigned to {operator}", done.len())),
+            ([_], None, false) => self.error(skipped[0].clone()),
+            (_, _, false) => self.error(format!(
+                "{} of {} assigned to {operator}; {}",
+                done.len(),
+                outcomes.len(),
+                summarize_skips(&skipped)
             )),
         }
         Ok(())
@@ -1711,13 +1724,51 @@ impl App {
                     f.cycle(-1);
                 }
             }
-            Action::Command(Command::Confirm) => match self.submit_form(&form) {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    form.error = Some(e.to_string());
-                    self.error(e.to_string());
+            Action::Command(Command::Confirm) => {
+                // A confirm with a conflict in view saves over the other writer's
+                // values: the form already expects them (see below).
+                form.conflict.clear();
+                match self.submit_form(&form) {
+                    Ok(()) => return Ok(()),
+                    Err(StoreError::Stale { entity, changes }) => {
+                        form.error = Some(format!(
+                            "{entity} was changed by someone else since this form opened: {}. \
+                             Enter saves your values over theirs; Esc keeps theirs.",
+                            changes
+                                .iter()
+                                .map(|c| c.describe())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        self.error(format!(
+                            "{entity} changed meanwhile: Enter overwrites, Esc cancels"
+                        ));
+                        // The next save expects what the file holds now, so a third
+                        // change in between is caught again.
+                        for c in &changes {
+                            if let Some(f) = form
+                                .fields
+                                .iter_mut()
+                                .find(|f| f.label.eq_ignore_ascii_case(c.field))
+                            {
+                                f.original = match &f.kind {
+                                    FieldKind::Choice { options, .. } => options
+                                        .iter()
+                                        .position(|o| *o == c.now)
+                                        .unwrap_or(0)
+                                        .to_string(),
+                                    _ => c.now.clone(),
+                                };
+                            }
+                        }
+                        form.conflict = changes;
+                    }
+                    Err(e) => {
+                        form.error = Some(e.to_string());
+                        self.error(e.to_string());
+                    }
                 }
-            },
+            }
             _ => {}
         }
         self.dialog = Some(Dialog::Form(form));
@@ -1757,15 +1808,24 @@ impl App {
                 ));
             }
             FormKind::EditOperator(id) => {
-                let max_load = whole("max load", form.value(1))?;
-                let op = self.store.update_operator(
-                    &EntityRef::Id(*id),
-                    &OperatorPatch {
-                        name: Some(form.value(0).to_string()),
-                        max_load: Some(max_load),
-                        active: None,
-                    },
-                )?;
+                // Only the fields the supervisor changed are written, and only if the
+                // file still holds what the form opened with.
+                let (mut patch, mut seen) = (OperatorPatch::default(), OperatorPatch::default());
+                if form.fields[0].edited() {
+                    patch.name = Some(form.value(0).to_string());
+                    seen.name = Some(form.fields[0].original.clone());
+                }
+                if form.fields[1].edited() {
+                    patch.max_load = Some(whole("max load", form.value(1))?);
+                    seen.max_load = Some(whole("max load", &form.fields[1].original)?);
+                }
+                if patch == OperatorPatch::default() {
+                    self.info("nothing changed; nothing saved");
+                    return Ok(());
+                }
+                let op = self
+                    .store
+                    .update_operator_seen(&EntityRef::Id(*id), &patch, &seen)?;
                 self.refresh()?;
                 self.info(format!("operator '{}' saved", op.name));
             }
@@ -1778,14 +1838,30 @@ impl App {
                 self.info(format!("source '{}' added ({})", s.name, s.strategy));
             }
             FormKind::EditSource(id) => {
-                let s = self.store.update_source(
-                    &EntityRef::Id(*id),
-                    &SourcePatch {
-                        name: Some(form.value(0).to_string()),
-                        description: Some(form.value(1).to_string()),
-                        strategy: Some(strategy(form)),
-                    },
-                )?;
+                let (mut patch, mut seen) = (SourcePatch::default(), SourcePatch::default());
+                if form.fields[0].edited() {
+                    patch.name = Some(form.value(0).to_string());
+                    seen.name = Some(form.fields[0].original.clone());
+                }
+                if form.fields[1].edited() {
+                    patch.description = Some(form.value(1).to_string());
+                    seen.description = Some(form.fields[1].original.clone());
+                }
+                if form.fields[2].edited() {
+                    patch.strategy = Some(strategy(form));
+                    seen.strategy = form.fields[2]
+                        .original
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| Strategy::ALL.get(i).copied());
+                }
+                if patch == SourcePatch::default() {
+                    self.info("nothing changed; nothing saved");
+                    return Ok(());
+                }
+                let s = self
+                    .store
+                    .update_source_seen(&EntityRef::Id(*id), &patch, &seen)?;
                 self.refresh()?;
                 self.info(format!("source '{}' saved", s.name));
             }
@@ -1838,11 +1914,12 @@ impl App {
                 self.refresh()?;
                 self.info(format!("source '{name}' deleted"));
             }
-            Pending::ForceAssign {
+            Pending::Assign {
                 contacts,
                 operator_id,
                 operator,
-            } => self.assign(&contacts, operator_id, &operator, true)?,
+                force,
+            } => self.assign(&contacts, operator_id, &operator, force)?,
         }
         Ok(())
     }
@@ -1859,40 +1936,62 @@ impl App {
                 let Some(row) = picker.rows.get(picker.sel.cursor).cloned() else {
                     return Ok(());
                 };
-                match row.why {
-                    Some(why) if why.needs_force() => {
-                        let what = match picker.contacts.len() {
-                            1 => picker.subject.clone(),
-                            n => format!("{n} marked contacts"),
-                        };
-                        let state = match why {
-                            Ineligible::Inactive => format!("'{}' is inactive", row.name),
-                            _ => format!(
-                                "'{}' is full ({}/{}); this goes over its max load",
-                                row.name, row.load, row.max_load
-                            ),
-                        };
-                        self.dialog = Some(Dialog::Confirm(Confirm {
-                            title: "Assign anyway?".into(),
-                            lines: vec![
-                                format!("Assign {what} to {}?", row.name),
-                                format!("{state}."),
-                                if picker.contacts.len() == 1 {
-                                    "Routing would not pick it; this uses force.".into()
-                                } else {
-                                    "Routing would not pick them; this uses force.".into()
-                                },
-                            ],
-                            yes: "assign".into(),
-                            pending: Pending::ForceAssign {
-                                contacts: picker.contacts,
-                                operator_id: row.operator_id,
-                                operator: row.name,
-                            },
-                        }));
-                    }
-                    _ => self.assign(&picker.contacts, row.operator_id, &row.name, false)?,
+                let force = row.why.needs_force();
+                // Contacts the chosen operator holds already are left alone.
+                let moving: Vec<&(i64, String)> = picker
+                    .held
+                    .iter()
+                    .filter(|(_, op)| *op != row.name)
+                    .collect();
+                if !force && moving.is_empty() {
+                    return self.assign(&picker.contacts, row.operator_id, &row.name, false);
                 }
+                let what = match picker.contacts.len() {
+                    1 => picker.subject.clone(),
+                    n => format!("{n} marked contacts"),
+                };
+                let mut lines = vec![format!("Assign {what} to {}?", row.name)];
+                match moving.as_slice() {
+                    [] => {}
+                    [(id, op)] => lines.push(format!(
+                        "This is a reassignment: #{id} is with {op} now and moves to {}.",
+                        row.name
+                    )),
+                    many => lines.push(format!(
+                        "This reassigns {} contacts that other operators hold now.",
+                        many.len()
+                    )),
+                }
+                if force {
+                    lines.push(format!(
+                        "'{}' is {} (load {}/{}).",
+                        row.name,
+                        row.why.label(),
+                        row.load,
+                        row.max_load
+                    ));
+                    lines.push("Routing would not pick it; this uses force.".into());
+                }
+                self.dialog = Some(Dialog::Confirm(Confirm {
+                    title: if moving.is_empty() {
+                        "Assign anyway?".into()
+                    } else {
+                        "Reassign?".into()
+                    },
+                    lines,
+                    yes: if moving.is_empty() {
+                        "assign"
+                    } else {
+                        "reassign"
+                    }
+                    .into(),
+                    pending: Pending::Assign {
+                        contacts: picker.contacts,
+                        operator_id: row.operator_id,
+                        operator: row.name,
+                        force,
+                    },
+                }));
                 return Ok(());
             }
             Action::Command(cmd) => {
@@ -1995,6 +2094,33 @@ impl App {
         self.dialog = Some(Dialog::Audit(view));
         Ok(())
     }
+}
+
+/// The contacts an action applied to, and a line for each it skipped.
+fn split_outcomes(outcomes: &[Outcome]) -> (Vec<&crate::store::Contact>, Vec<String>) {
+    let mut done = Vec::new();
+    let mut skipped = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Done(c) => done.push(c),
+            Outcome::Skipped { id, why } => skipped.push(why.describe(*id)),
+        }
+    }
+    (done, skipped)
+}
+
+/// The first two skips in full, then how many more (the audit log has them all).
+fn summarize_skips(skipped: &[String]) -> String {
+    let mut text = skipped
+        .iter()
+        .take(2)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if skipped.len() > 2 {
+        text.push_str(&format!("; {} more skipped", skipped.len() - 2));
+    }
+    text
 }
 
 impl Drop for App {

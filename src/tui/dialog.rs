@@ -3,7 +3,8 @@
 //! confirmed or closed; what it returns is typed (a [`FormKind`] with its values, a
 //! [`Pending`] change).
 
-use crate::store::{AuditEntry, Contact, Expect, LeadWithContacts};
+use crate::routing::Ineligibility;
+use crate::store::{AuditEntry, Contact, LeadWithContacts, Seen, StaleField};
 
 use super::app::{Selection, TextFilter};
 
@@ -62,6 +63,10 @@ pub struct Field {
     pub label: &'static str,
     pub value: String,
     pub kind: FieldKind,
+    /// The value when the form opened (for a choice, its index as text): a save
+    /// writes only the fields whose value differs, and expects the file to still
+    /// hold this.
+    pub original: String,
 }
 
 impl Field {
@@ -70,6 +75,7 @@ impl Field {
             label,
             value: value.to_string(),
             kind: FieldKind::Text { max },
+            original: value.to_string(),
         }
     }
 
@@ -78,6 +84,7 @@ impl Field {
             label,
             value: value.to_string(),
             kind: FieldKind::Number { decimal },
+            original: value.to_string(),
         }
     }
 
@@ -86,6 +93,7 @@ impl Field {
             label,
             value: String::new(),
             kind: FieldKind::Choice { options, index },
+            original: index.to_string(),
         }
     }
 
@@ -96,6 +104,26 @@ impl Field {
                 options.get(*index).map(String::as_str).unwrap_or("")
             }
             _ => &self.value,
+        }
+    }
+
+    /// The value as compared with `original`.
+    pub fn current(&self) -> String {
+        match &self.kind {
+            FieldKind::Choice { index, .. } => index.to_string(),
+            _ => self.value.clone(),
+        }
+    }
+
+    /// Whether the supervisor changed this field since the form opened.
+    pub fn edited(&self) -> bool {
+        match &self.kind {
+            FieldKind::Text { .. } => self.value.trim() != self.original.trim(),
+            FieldKind::Number { .. } => {
+                self.value.trim().trim_start_matches('0')
+                    != self.original.trim().trim_start_matches('0')
+            }
+            FieldKind::Choice { .. } => self.current() != self.original,
         }
     }
 
@@ -147,6 +175,9 @@ pub struct Form {
     pub focus: usize,
     /// Why the last confirm was refused; the form stays open.
     pub error: Option<String>,
+    /// Another writer changed fields this form edits since it opened: each with the
+    /// value the form opened with and the value now. The next confirm overwrites.
+    pub conflict: Vec<StaleField>,
 }
 
 impl Form {
@@ -157,6 +188,7 @@ impl Form {
             fields,
             focus: 0,
             error: None,
+            conflict: Vec::new(),
         }
     }
 
@@ -176,11 +208,13 @@ pub enum Pending {
         id: i64,
         name: String,
     },
-    /// Assign contacts to an inactive or full operator: the store's force path.
-    ForceAssign {
-        contacts: Vec<(i64, Expect)>,
+    /// Assign contacts that need a yes first: a reassignment, or an inactive or full
+    /// operator (`force`: the store's force path).
+    Assign {
+        contacts: Vec<(i64, Seen)>,
         operator_id: i64,
         operator: String,
+        force: bool,
     },
 }
 
@@ -193,29 +227,6 @@ pub struct Confirm {
     pub pending: Pending,
 }
 
-/// Why an operator would not get the contact by routing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ineligible {
-    Inactive,
-    Full,
-    NoWeight,
-}
-
-impl Ineligible {
-    pub fn label(self) -> &'static str {
-        match self {
-            Ineligible::Inactive => "inactive",
-            Ineligible::Full => "full",
-            Ineligible::NoWeight => "no weight for this source",
-        }
-    }
-
-    /// Whether assigning anyway needs the store's force path (and a confirmation).
-    pub fn needs_force(self) -> bool {
-        matches!(self, Ineligible::Inactive | Ineligible::Full)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct PickRow {
     pub operator_id: i64,
@@ -224,13 +235,18 @@ pub struct PickRow {
     pub weight: u32,
     pub load: u32,
     pub max_load: u32,
-    pub why: Option<Ineligible>,
+    /// Why routing would not give it the contacts (empty: it would), by the one rule
+    /// routing and the store's force check use.
+    pub why: Ineligibility,
 }
 
 #[derive(Debug, Clone)]
 pub struct AssignPicker {
-    /// The contacts to assign, with what we believe their state is.
-    pub contacts: Vec<(i64, Expect)>,
+    /// The contacts to assign, with the state the supervisor saw.
+    pub contacts: Vec<(i64, Seen)>,
+    /// Contacts among them that an operator holds now, and who: assigning them is a
+    /// reassignment, which is confirmed first.
+    pub held: Vec<(i64, String)>,
     /// Their sources, for eligibility.
     pub sources: Vec<i64>,
     /// e.g. "contact #12 (telegram-bot)" or "3 marked contacts".

@@ -1,12 +1,12 @@
 //! The Feed tab's state: one page of contacts read by keyset (ids, never OFFSET), the
-//! follow-the-top / keep-my-place rule, the "N new" count, marks and the two-second
+//! follow-the-top / keep-my-place rule, the selection as a contact id, the "N new" count, marks and the two-second
 //! highlight of rows that just arrived.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::domain::ContactStatus;
-use crate::store::{Contact, FeedFilter, Store, StoreError};
+use crate::store::{Contact, FeedFilter, Seen, Store, StoreError};
 
 use super::app::TextFilter;
 
@@ -27,14 +27,22 @@ pub struct FeedState {
     pub searched: String,
     /// The visible page, newest first.
     pub rows: Vec<Contact>,
-    /// `None`: following the top. `Some(id)`: the page starts at the newest contact
-    /// with an id <= `id`, and stays there while new contacts arrive.
+    /// `None`: following: the page starts at the newest contact and the selection
+    /// sits on it. `Some(id)`: paused: the page starts at the newest contact with an
+    /// id <= `id` and stays there while new contacts arrive.
     pub anchor: Option<i64>,
+    /// Row of the selected contact on the page, when it is there.
     pub cursor: usize,
+    /// The selected contact. The selection is this id, never a row: when the contact
+    /// leaves the view (filtered out, or changed so that it no longer matches) it
+    /// stays selected and the header says so, instead of the cursor landing on a
+    /// neighbour.
     pub selected_id: Option<i64>,
-    /// Contacts that arrived while the page was scrolled away from the top.
+    /// Contacts that arrived while the page was paused away from them.
     pub new_above: usize,
-    pub marks: BTreeSet<i64>,
+    /// Marked contacts by id, with the state each had when it was marked: a bulk
+    /// action applies only to those still in that state.
+    pub marks: BTreeMap<i64, Seen>,
     /// Ids that arrived recently, and when they were first shown.
     pub fresh: HashMap<i64, Instant>,
     /// Highest id shown while following; anything above it is new.
@@ -59,12 +67,32 @@ impl FeedState {
         !self.effective_filter().is_empty()
     }
 
+    pub fn following(&self) -> bool {
+        self.anchor.is_none()
+    }
+
+    /// The selected contact, when it is on the page.
     pub fn selected(&self) -> Option<&Contact> {
-        self.rows.get(self.cursor)
+        self.rows
+            .get(self.cursor)
+            .filter(|r| Some(r.id) == self.selected_id)
+    }
+
+    /// The selected contact's id when it is not on the page any more.
+    pub fn selection_out_of_view(&self) -> Option<i64> {
+        self.selected_id.filter(|_| self.selected().is_none())
+    }
+
+    /// Marked contacts that are not on the page.
+    pub fn marks_out_of_view(&self) -> usize {
+        self.marks
+            .keys()
+            .filter(|id| !self.rows.iter().any(|r| r.id == **id))
+            .count()
     }
 
     /// Reads the page again at the same place (or the top when following) and keeps
-    /// the selection on the same contact when it is still on the page.
+    /// the selection on the same contact.
     pub fn reload(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
         let filter = self.effective_filter();
         let page = page.max(1);
@@ -73,9 +101,10 @@ impl FeedState {
             Some(a) => store.contacts(&filter, Some(a.saturating_add(1)), page)?,
         };
         if self.anchor.is_some() && rows.is_empty() {
-            // Everything below the anchor went away (a new filter): back to the top.
-            self.anchor = None;
+            // Nothing at or below the anchor matches (a new filter): show the newest
+            // ones, still paused.
             rows = store.contacts(&filter, None, page)?;
+            self.anchor = rows.first().map(|r| r.id);
         }
         // "N new": what arrived since the feed last showed the top.
         self.new_above = match (self.anchor, self.max_seen.or(rows.first().map(|r| r.id))) {
@@ -101,18 +130,49 @@ impl FeedState {
     }
 
     fn sync_cursor(&mut self) {
-        if let Some(id) = self.selected_id
-            && let Some(i) = self.rows.iter().position(|r| r.id == id)
+        if self.anchor.is_none() || self.selected_id.is_none() {
+            // Following: the selection is the newest contact.
+            self.select(0);
+            return;
+        }
+        if let Some(i) = self
+            .rows
+            .iter()
+            .position(|r| Some(r.id) == self.selected_id)
         {
             self.cursor = i;
         }
-        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
-        self.selected_id = self.rows.get(self.cursor).map(|r| r.id);
     }
 
     fn select(&mut self, i: usize) {
         self.cursor = i.min(self.rows.len().saturating_sub(1));
         self.selected_id = self.rows.get(self.cursor).map(|r| r.id);
+    }
+
+    /// The supervisor moved: the page stops following new contacts (until `g`).
+    fn pause(&mut self) {
+        if self.anchor.is_none() {
+            self.anchor = self.rows.first().map(|r| r.id);
+        }
+    }
+
+    /// From a selection that left the view, a movement goes to the row next to where
+    /// it was: the newest row older than it (`down`) or the oldest newer one (`up`).
+    /// True if that applied.
+    fn step_back_into_view(&mut self, down: bool) -> bool {
+        let Some(gone) = self.selection_out_of_view() else {
+            return false;
+        };
+        let i = if down {
+            self.rows
+                .iter()
+                .position(|r| r.id < gone)
+                .unwrap_or(self.rows.len().saturating_sub(1))
+        } else {
+            self.rows.iter().rposition(|r| r.id > gone).unwrap_or(0)
+        };
+        self.select(i);
+        true
     }
 
     /// Drops highlights older than [`FRESH_FOR`]; true if any went.
@@ -127,6 +187,10 @@ impl FeedState {
     }
 
     pub fn down(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
+        self.pause();
+        if self.step_back_into_view(true) {
+            return Ok(());
+        }
         if self.cursor + 1 < self.rows.len() {
             self.select(self.cursor + 1);
             return Ok(());
@@ -135,18 +199,20 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        if store.contacts(&filter, Some(last.id), 1)?.is_empty() {
+        let Some(next) = store.contacts(&filter, Some(last.id), 1)?.pop() else {
             return Ok(());
-        }
+        };
         // Shift the page by one row.
-        self.anchor = self.rows.get(1).map(|r| r.id).or(Some(last.id - 1));
-        self.selected_id = None;
-        self.reload(store, page)?;
-        self.select(self.rows.len().saturating_sub(1));
-        Ok(())
+        self.anchor = self.rows.get(1).map(|r| r.id).or(Some(next.id));
+        self.selected_id = Some(next.id);
+        self.reload(store, page)
     }
 
     pub fn up(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
+        self.pause();
+        if self.step_back_into_view(false) {
+            return Ok(());
+        }
         if self.cursor > 0 {
             self.select(self.cursor - 1);
             return Ok(());
@@ -155,25 +221,16 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        let above = store.contacts_after(&filter, first.id, 1)?;
-        match above.first() {
-            None => {
-                self.anchor = None;
-                self.new_above = 0;
-            }
-            Some(c) => {
-                let id = c.id;
-                let at_top = store.count_newer(&filter, id, 1)? == 0;
-                self.anchor = if at_top { None } else { Some(id) };
-                self.selected_id = Some(id);
-                self.reload(store, page)?;
-            }
+        if let Some(c) = store.contacts_after(&filter, first.id, 1)?.first() {
+            self.anchor = Some(c.id);
+            self.selected_id = Some(c.id);
+            self.reload(store, page)?;
         }
-        self.select(0);
         Ok(())
     }
 
     pub fn page_down(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
+        self.pause();
         let Some(last) = self.rows.last() else {
             return Ok(());
         };
@@ -185,27 +242,24 @@ impl FeedState {
         };
         let keep = self.cursor;
         self.anchor = Some(first_next.id);
-        self.selected_id = None;
         self.reload(store, page)?;
         self.select(keep);
         Ok(())
     }
 
     pub fn page_up(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
+        self.pause();
         let Some(first) = self.rows.first() else {
             return Ok(());
         };
         let filter = self.effective_filter();
         let above = store.contacts_after(&filter, first.id, page.max(1))?;
-        if above.is_empty() {
-            self.anchor = None;
+        let Some(top) = above.first() else {
             self.select(0);
             return Ok(());
-        }
+        };
         let keep = self.cursor;
-        let top = store.count_newer(&filter, above[0].id, 1)? == 0;
-        self.anchor = if top { None } else { Some(above[0].id) };
-        self.selected_id = None;
+        self.anchor = Some(top.id);
         self.reload(store, page)?;
         self.select(keep);
         Ok(())
@@ -216,9 +270,7 @@ impl FeedState {
         self.anchor = None;
         self.selected_id = None;
         self.cursor = 0;
-        self.reload(store, page)?;
-        self.select(0);
-        Ok(())
+        self.reload(store, page)
     }
 
     /// The oldest page.
@@ -228,20 +280,18 @@ impl FeedState {
         let Some(top_of_oldest) = oldest.first() else {
             return Ok(());
         };
-        let at_top = store.count_newer(&filter, top_of_oldest.id, 1)? == 0;
-        self.anchor = if at_top { None } else { Some(top_of_oldest.id) };
-        self.selected_id = None;
-        self.reload(store, page)?;
-        self.select(self.rows.len().saturating_sub(1));
-        Ok(())
+        self.anchor = Some(top_of_oldest.id);
+        self.selected_id = oldest.last().map(|c| c.id);
+        self.reload(store, page)
     }
 
-    /// Marks or unmarks the selected row and moves down.
+    /// Marks or unmarks the selected row (remembering the state it shows) and moves
+    /// down.
     pub fn toggle_mark(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
         if let Some(c) = self.selected() {
-            let id = c.id;
-            if !self.marks.remove(&id) {
-                self.marks.insert(id);
+            let (id, seen) = (c.id, Seen::of(c));
+            if self.marks.remove(&id).is_none() {
+                self.marks.insert(id, seen);
             }
             self.down(store, page)?;
         }
@@ -257,12 +307,14 @@ impl FeedState {
         self.reset_position();
     }
 
-    /// After a filter change: back to the top.
+    /// After a filter change: following stays following; a paused page reopens at the
+    /// selected contact, which stays selected (and is reported out of view if the new
+    /// filter hides it).
     pub fn reset_position(&mut self) {
-        self.anchor = None;
-        self.cursor = 0;
-        self.selected_id = None;
         self.new_above = 0;
+        if self.anchor.is_some() {
+            self.anchor = self.selected_id.or(self.anchor);
+        }
     }
 
     /// Clears every filter and the marks; true if anything was cleared.

@@ -41,6 +41,13 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
     // terminal is taken over, so the message lands on a normal screen.
     let keymap = Keymap::load()?;
     let mut global = global.clone();
+    if global.demo && global.read_only {
+        return Err(CliError::Usage(
+            "--demo loads data and runs a simulator, which --read-only forbids; use one of them"
+                .into(),
+        )
+        .into());
+    }
     if global.demo && global.db.is_none() {
         global.db = Some(PathBuf::from(DEMO_DB));
     }

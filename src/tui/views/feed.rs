@@ -32,14 +32,23 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     if let Some(o) = &f.operator_name {
         tags.push(format!("operator {o}"));
     }
-    left.push(Span::styled(
-        if f.anchor.is_none() {
-            "newest first, following"
-        } else {
-            "newest first, scrolled"
-        },
-        theme.dim(),
-    ));
+    let top_key = app
+        .keymap
+        .first_key(Context::Navigation, Command::First)
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "g".into());
+    if f.following() {
+        left.push(Span::styled("newest first, following", theme.dim()));
+    } else {
+        left.push(Span::styled(
+            format!("paused ({top_key}: follow)"),
+            theme.warn(),
+        ));
+    }
+    if let Some(id) = f.selection_out_of_view() {
+        left.push(Span::raw(" · "));
+        left.push(Span::styled(format!("#{id} left the view"), theme.warn()));
+    }
     if !tags.is_empty() {
         left.push(Span::raw(" · "));
         left.push(Span::styled(tags.join(" · "), theme.badge()));
@@ -56,26 +65,23 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     }
     if !f.marks.is_empty() {
         left.push(Span::raw(" · "));
+        let hidden = f.marks_out_of_view();
         left.push(Span::styled(
-            format!("{} marked", f.marks.len()),
+            if hidden > 0 {
+                format!("{} marked ({hidden} out of view)", f.marks.len())
+            } else {
+                format!("{} marked", f.marks.len())
+            },
             theme.marked(),
         ));
     }
     let right = if f.new_above > 0 {
-        let top = app
-            .keymap
-            .first_key(Context::Navigation, Command::First)
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| "g".into());
         let n = if f.new_above > NEW_CAP {
             format!("{NEW_CAP}+")
         } else {
             f.new_above.to_string()
         };
-        Some(Span::styled(
-            format!("▲ {n} new ({top}: top) "),
-            theme.warn(),
-        ))
+        Some(Span::styled(format!("▲ {n} new "), theme.warn()))
     } else {
         None
     };
@@ -103,7 +109,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let marked = f.marks.contains(&c.id);
+            let marked = f.marks.contains_key(&c.id);
             let status_style = match c.status {
                 ContactStatus::Waiting => theme.waiting(),
                 ContactStatus::Active => theme.active(),
@@ -114,7 +120,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 (Some(o), _) => Span::raw(fit(o, usize::from(op_w))),
                 (None, _) => Span::styled("—", theme.dim()),
             };
-            let row_style = if i == f.cursor {
+            let row_style = if i == f.cursor && f.selected_id == Some(c.id) {
                 theme.selected()
             } else if f.is_fresh(c.id) {
                 theme.fresh()

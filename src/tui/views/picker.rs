@@ -33,9 +33,10 @@ pub fn render(app: &App, p: &AssignPicker, frame: &mut Frame<'_>, area: Rect) {
         .skip(offset)
         .take(page)
         .map(|(i, r)| {
-            let note = match r.why {
-                None => Span::styled("eligible", theme.active()),
-                Some(why) => Span::styled(why.label(), theme.dim()),
+            let note = if r.why.is_empty() {
+                Span::styled("eligible", theme.active())
+            } else {
+                Span::styled(r.why.label(), theme.dim())
             };
             let weight = if r.weight == 0 {
                 "—".to_string()
@@ -50,7 +51,7 @@ pub fn render(app: &App, p: &AssignPicker, frame: &mut Frame<'_>, area: Rect) {
             ]);
             if i == p.sel.cursor {
                 row.style(theme.selected())
-            } else if r.why.is_some() {
+            } else if !r.why.is_empty() {
                 row.style(theme.dim())
             } else {
                 row
@@ -64,7 +65,7 @@ pub fn render(app: &App, p: &AssignPicker, frame: &mut Frame<'_>, area: Rect) {
             Constraint::Fill(1),
             Constraint::Length(6),
             Constraint::Length(7),
-            Constraint::Length(25),
+            Constraint::Length(30),
         ],
     )
     .header(header)
