@@ -560,6 +560,21 @@ impl Store {
     }
 }
 
+/// Creates a switchboard file at an older schema `version` (1 = the first
+/// migration only), as an older build would have left it: for tests of migration
+/// and of `--read-only` on a file that needs one.
+#[doc(hidden)]
+pub fn create_at_schema_version(path: &Path, version: usize) -> Result<()> {
+    let mut conn = open_connection(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+    schema::migrations()
+        .to_version(&mut conn, version)
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
 /// `$USER`, else `$USERNAME`, else "supervisor".
 pub fn default_actor() -> String {
     std::env::var("USER")

@@ -395,6 +395,24 @@ impl App {
         self.feed.selected().map(|c| c.id)
     }
 
+    /// The operator under the cursor of the open assign picker.
+    pub fn picker_operator(&self) -> Option<&str> {
+        match &self.dialog {
+            Some(Dialog::Assign(p)) => p.rows.get(p.sel.cursor).map(|r| r.name.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The feed's selected contact when it is no longer in view.
+    pub fn selection_out_of_view(&self) -> Option<i64> {
+        self.feed.selection_out_of_view()
+    }
+
+    /// Whether the feed follows new contacts.
+    pub fn feed_following(&self) -> bool {
+        self.feed.following()
+    }
+
     pub fn selected_operator_id(&self) -> Option<i64> {
         self.operators.sel.id
     }
@@ -1731,17 +1749,10 @@ impl App {
                 match self.submit_form(&form) {
                     Ok(()) => return Ok(()),
                     Err(StoreError::Stale { entity, changes }) => {
-                        form.error = Some(format!(
-                            "{entity} was changed by someone else since this form opened: {}. \
-                             Enter saves your values over theirs; Esc keeps theirs.",
-                            changes
-                                .iter()
-                                .map(|c| c.describe())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
+                        // The form shows both values (see views/form.rs).
+                        form.error = None;
                         self.error(format!(
-                            "{entity} changed meanwhile: Enter overwrites, Esc cancels"
+                            "{entity} changed meanwhile: Enter saves yours over it, Esc keeps theirs"
                         ));
                         // The next save expects what the file holds now, so a third
                         // change in between is caught again.

@@ -66,10 +66,45 @@ pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
             theme.dim(),
         ));
     }
-    if let Some(e) = &form.error {
-        lines.push(Line::styled(fit(e, 200), theme.error()));
+    if !form.conflict.is_empty() {
+        // Another writer changed fields this form edits: both values, and the choice.
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            "Changed by someone else since you opened this form:",
+            theme.warn(),
+        ));
+        for c in &form.conflict {
+            let field = form
+                .fields
+                .iter()
+                .find(|f| f.label.eq_ignore_ascii_case(c.field));
+            let yours = field.map(|f| f.shown().to_string()).unwrap_or_default();
+            let label = field.map_or(c.field, |f| f.label);
+            lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "  {label}: {} now (you saw {}; yours: {yours})",
+                        c.now, c.seen
+                    ),
+                    usize::from(box_w) - 2,
+                ),
+                theme.warn(),
+            ));
+        }
+        lines.push(Line::styled(
+            "Enter saves yours over it · Esc keeps theirs",
+            theme.dim(),
+        ));
     }
-    let height = lines.len() as u16 + 2;
+    let inner_w = usize::from(box_w) - 2;
+    let mut extra = 0u16;
+    if let Some(e) = &form.error {
+        let e = fit(e, 300);
+        // Wrapped below: the box grows by the lines it takes.
+        extra = (super::width(&e).div_ceil(inner_w.max(1))).saturating_sub(1) as u16;
+        lines.push(Line::styled(e, theme.error()));
+    }
+    let height = lines.len() as u16 + 2 + extra;
     let boxed = layout::centered(area, box_w, height);
     let inner = dialog_box(frame, theme, boxed, &form.title);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
