@@ -90,6 +90,7 @@ fn bulk_assign_skips_a_contact_another_supervisor_took_meanwhile() {
     // Boris has room for 1 of the 2 marked: the picker says so and asks first.
     let t = screen(&mut app, 80, 24);
     assert!(t.contains("room for 1 of 2"), "{t}");
+    assert!(t.contains("1 changed since marked"), "{t}");
     press(&mut app, "enter y");
     let m = message(&app);
     assert!(

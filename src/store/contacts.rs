@@ -715,7 +715,13 @@ fn force_reasons(why: &routing::Ineligibility, op: &Operator) -> String {
         .join(" and ")
 }
 
-fn close_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Result<Contact> {
+/// Closes `before`; returns it closed and the sources whose waiting contacts its
+/// freed slot may take (the caller drains them, once for a whole set).
+fn close_tx(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    before: &Contact,
+) -> Result<(Contact, Vec<i64>)> {
     let contact_id = before.id;
     tx.prepare_cached(
         "UPDATE contact SET status = 'closed', closed_at = ?1 WHERE id = ?2 AND status <> 'closed'",
@@ -731,14 +737,20 @@ fn close_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Result
         Some(status_snapshot(before)),
         Some(status_snapshot(&after)),
     )?;
-    if let (ContactStatus::Active, Some(op)) = (before.status, before.operator_id) {
-        let sources = operators::weighted_sources(tx, op)?;
-        drain(tx, ctx, &sources)?;
-    }
-    Ok(after)
+    // The sources the freed slot can take contacts from, for the caller to drain.
+    let freed = match (before.status, before.operator_id) {
+        (ContactStatus::Active, Some(op)) => operators::weighted_sources(tx, op)?,
+        _ => Vec::new(),
+    };
+    Ok((after, freed))
 }
 
-fn reopen_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Result<Contact> {
+/// Reopens `before`; returns it and the source to drain when it came back waiting.
+fn reopen_tx(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx<'_>,
+    before: &Contact,
+) -> Result<(Contact, Vec<i64>)> {
     let contact_id = before.id;
     let has_room = match before.operator_id {
         Some(id) => {
@@ -770,10 +782,12 @@ fn reopen_tx(tx: &Transaction<'_>, ctx: &mut Ctx<'_>, before: &Contact) -> Resul
         Some(status_snapshot(before)),
         Some(status_snapshot(&reopened)),
     )?;
-    if reopened.status == ContactStatus::Waiting {
-        drain(tx, ctx, &[reopened.source_id])?;
-    }
-    get(tx, contact_id)
+    let waiting = if reopened.status == ContactStatus::Waiting {
+        vec![reopened.source_id]
+    } else {
+        Vec::new()
+    };
+    Ok((reopened, waiting))
 }
 
 impl Store {
@@ -928,7 +942,9 @@ impl Store {
                     "contact #{contact_id} is already closed"
                 )));
             }
-            close_tx(tx, ctx, &before)
+            let (_, freed) = close_tx(tx, ctx, &before)?;
+            drain(tx, ctx, &freed)?;
+            get(tx, contact_id)
         })
     }
 
@@ -945,7 +961,9 @@ impl Store {
                     before.status
                 )));
             }
-            reopen_tx(tx, ctx, &before)
+            let (_, waiting) = reopen_tx(tx, ctx, &before)?;
+            drain(tx, ctx, &waiting)?;
+            get(tx, contact_id)
         })
     }
 
@@ -966,12 +984,15 @@ impl Store {
         self.bulk(items, ContactStatus::can_reopen, "is not closed", reopen_tx)
     }
 
+    /// Checks every contact against what was seen first, then applies `apply` to
+    /// those still as seen, and drains the sources they free once at the end: the
+    /// action's own backlog drain never makes another marked contact look changed.
     fn bulk(
         &mut self,
         items: &[(i64, Seen)],
         applies: fn(ContactStatus) -> bool,
         not_applicable: &str,
-        apply: fn(&Transaction<'_>, &mut Ctx<'_>, &Contact) -> Result<Contact>,
+        apply: fn(&Transaction<'_>, &mut Ctx<'_>, &Contact) -> Result<(Contact, Vec<i64>)>,
     ) -> Result<Vec<Outcome>> {
         self.write(|tx, ctx| {
             let mut outcomes = Vec::with_capacity(items.len());
@@ -982,8 +1003,22 @@ impl Store {
                         id,
                         why: Skip::NotApplicable(not_applicable.into()),
                     },
-                    Ok(c) => Outcome::Done(apply(tx, ctx, &c)?),
+                    Ok(c) => Outcome::Done(c),
                 });
+            }
+            let mut to_drain = Vec::new();
+            for o in &mut outcomes {
+                if let Outcome::Done(c) = o {
+                    let (after, sources) = apply(tx, ctx, c)?;
+                    *c = after;
+                    to_drain.extend(sources);
+                }
+            }
+            drain(tx, ctx, &to_drain)?;
+            for o in &mut outcomes {
+                if let Outcome::Done(c) = o {
+                    *c = get(tx, c.id)?;
+                }
             }
             Ok(outcomes)
         })

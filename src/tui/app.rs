@@ -1414,9 +1414,13 @@ impl App {
         let mut sources = Vec::new();
         let mut held = Vec::new();
         let mut subject = String::new();
+        let mut changed = 0;
         for (id, seen) in &contacts {
             let c = self.store.contact(*id)?;
             sources.push(c.source_id);
+            if Seen::of(&c) != *seen {
+                changed += 1;
+            }
             if let (ContactStatus::Active, Some(op)) = (seen.status, &c.operator)
                 && seen.operator_id == c.operator_id
             {
@@ -1435,6 +1439,12 @@ impl App {
             [] => {}
             [(_, op)] if contacts.len() == 1 => subject.push_str(&format!(", now with {op}")),
             many => subject.push_str(&format!(", {} of them held by an operator", many.len())),
+        }
+        if changed > 0 && contacts.len() > 1 {
+            // Shown now; the store skips them and says why.
+            subject.push_str(&format!(
+                ", {changed} changed since marked (will be skipped)"
+            ));
         }
         let rows = self.pick_rows(&sources, contacts.len())?;
         if rows.is_empty() {
