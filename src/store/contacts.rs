@@ -715,6 +715,9 @@ fn force_reasons(why: &routing::Ineligibility, op: &Operator) -> String {
         .join(" and ")
 }
 
+/// A status change of one contact: the contact after it, and the sources to drain.
+type StatusChange = fn(&Transaction<'_>, &mut Ctx<'_>, &Contact) -> Result<(Contact, Vec<i64>)>;
+
 /// Closes `before`; returns it closed and the sources whose waiting contacts its
 /// freed slot may take (the caller drains them, once for a whole set).
 fn close_tx(
@@ -992,7 +995,7 @@ impl Store {
         items: &[(i64, Seen)],
         applies: fn(ContactStatus) -> bool,
         not_applicable: &str,
-        apply: fn(&Transaction<'_>, &mut Ctx<'_>, &Contact) -> Result<(Contact, Vec<i64>)>,
+        apply: StatusChange,
     ) -> Result<Vec<Outcome>> {
         self.write(|tx, ctx| {
             let mut outcomes = Vec::with_capacity(items.len());
