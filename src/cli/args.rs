@@ -72,6 +72,10 @@ pub enum Command {
         /// Most lines committed in one transaction
         #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         batch: u32,
+        /// Longest a batch holds the write lock, in milliseconds (0: no time bound);
+        /// other writers wait about this long behind intake at most
+        #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH_MS, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        batch_ms: u32,
     },
     /// Load the demo data (assets/demo.toml) into the file
     Demo {

@@ -209,7 +209,13 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        Command::Ingest { file, batch } => {
+        Command::Ingest {
+            file,
+            batch,
+            batch_ms,
+        } => {
+            let time =
+                (batch_ms > 0).then(|| std::time::Duration::from_millis(u64::from(batch_ms)));
             // Written from ingest's output thread, so the handle (not a lock) is moved.
             let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
             let report = match file {
@@ -217,9 +223,15 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                     let f = std::fs::File::open(&path).map_err(|e| {
                         CliError::Io(format!("cannot open {}: {e}", path.display()))
                     })?;
-                    ingest::run(&mut store, f, &mut out, batch as usize)?
+                    ingest::run_bounded(&mut store, f, &mut out, batch as usize, time)?
                 }
-                _ => ingest::run(&mut store, std::io::stdin(), &mut out, batch as usize)?,
+                _ => ingest::run_bounded(
+                    &mut store,
+                    std::io::stdin(),
+                    &mut out,
+                    batch as usize,
+                    time,
+                )?,
             };
             out.flush().map_err(|e| CliError::Io(e.to_string()))?;
             if report.rejected > 0 {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{
     OptionalExtension, Transaction, params, params_from_iter, types::Value as SqlValue,
@@ -12,7 +13,7 @@ use serde_json::json;
 
 use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Operator, contact_from_row};
 use super::{
-    AUTO, Ctx, LazyStatement, Result, Store, StoreError, audit, leads, operators, sources,
+    AUTO, Ctx, LazyStatement, Result, Store, StoreError, Writer, audit, leads, operators, sources,
 };
 use crate::domain::{
     ContactStatus, DomainError, EntityRef, LeadIdentity, Strategy, validate_idempotency_key,
@@ -798,7 +799,7 @@ impl Store {
     /// IMMEDIATE transaction.
     pub fn add_contact(&mut self, c: &NewContact) -> Result<Intake> {
         let v = validate(c)?;
-        self.write(|tx, ctx| {
+        self.write_as(Writer::Intake, |tx, ctx| {
             let mut cache = IntakeCache::default();
             let mut st = IntakeStatements::new(tx);
             let intake = intake_one(tx, ctx, &mut cache, &mut st, &v)?;
@@ -812,23 +813,44 @@ impl Store {
     /// an unknown source gets its own error; the others go through.
     pub fn add_contacts(&mut self, batch: &[NewContact]) -> Result<Vec<Result<Intake>>> {
         let valid: Vec<Result<Valid>> = batch.iter().map(validate).collect();
-        self.intake_batch(valid.iter().map(|v| v.as_ref().map_err(|e| e.to_string())))
+        self.intake_batch(
+            valid.iter().map(|v| v.as_ref().map_err(|e| e.to_string())),
+            None,
+        )
     }
 
     /// [`Store::add_contacts`] for contacts validated beforehand.
     pub fn add_valid_contacts(&mut self, batch: &[ValidContact]) -> Result<Vec<Result<Intake>>> {
-        self.intake_batch(batch.iter().map(|v| Ok(&v.0)))
+        self.intake_batch(batch.iter().map(|v| Ok(&v.0)), None)
+    }
+
+    /// [`Store::add_valid_contacts`] holding the write lock for about `budget` at
+    /// most: it commits the contacts taken in by then and returns their results, a
+    /// prefix of `batch` (never empty when `batch` is not). The caller offers the
+    /// rest again.
+    pub fn add_valid_contacts_within(
+        &mut self,
+        batch: &[ValidContact],
+        budget: Duration,
+    ) -> Result<Vec<Result<Intake>>> {
+        self.intake_batch(batch.iter().map(|v| Ok(&v.0)), Some(budget))
     }
 
     fn intake_batch<'v>(
         &mut self,
         batch: impl Iterator<Item = std::result::Result<&'v Valid, String>> + Clone,
+        budget: Option<Duration>,
     ) -> Result<Vec<Result<Intake>>> {
-        self.write(|tx, ctx| {
+        self.write_as(Writer::Intake, |tx, ctx| {
+            let started = Instant::now();
             let mut cache = IntakeCache::default();
             let mut st = IntakeStatements::new(tx);
             let mut out = Vec::with_capacity(batch.size_hint().0);
             for v in batch.clone() {
+                // The clock is read every 32 contacts: a few microseconds of work each.
+                if out.len() % 32 == 31 && budget.is_some_and(|b| started.elapsed() >= b) {
+                    break;
+                }
                 out.push(match v {
                     Err(e) => Err(StoreError::Invalid(DomainError::new(e))),
                     Ok(v) => match intake_one(tx, ctx, &mut cache, &mut st, v) {

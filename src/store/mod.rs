@@ -9,12 +9,16 @@ mod leads;
 mod models;
 mod operators;
 mod schema;
+mod sharing;
 mod sources;
 mod stats;
+mod turn;
 mod watch;
 mod weights;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -81,6 +85,11 @@ pub enum StoreError {
     },
     #[error("{0} is open read-only (--read-only): nothing can be changed")]
     ReadOnly(String),
+    #[error("cancelled while waiting for the file; nothing was changed")]
+    Cancelled,
+    /// Intake stepped back for a person's write (internal; retried, never returned).
+    #[error("yielded to a person's write")]
+    Yielded,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
@@ -224,10 +233,22 @@ pub struct Store {
     /// open read-only.
     _checkpointer: Option<checkpoint::Checkpointer>,
     read_only: bool,
+    /// People's writes go before intake's (see `turn.rs`); `None` without the file.
+    turn: Option<turn::Turn>,
+    /// Set from another thread to give up a write that is waiting for the file.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
-/// How long the busy handler waits inside one attempt.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Whose write it is: a person's (a supervisor at a screen or a CLI command) goes
+/// before intake's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writer {
+    Person,
+    Intake,
+}
+
+/// How long the busy handler waits inside one attempt (read-only connections).
+const BUSY_TIMEOUT: Duration = turn::BUSY_WAIT;
 /// How long a write keeps retrying before it reports [`StoreError::Busy`].
 const BUSY_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -285,7 +306,7 @@ pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result
 const PAGE_SIZE: u32 = 4096;
 
 pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_handler(Some(turn::busy))?;
     // Only takes effect on a file with no pages yet, before WAL mode is set.
     conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
     // journal_mode needs a lock of its own; retry like any write.
@@ -343,6 +364,7 @@ impl Store {
             None => rand::make_rng::<StdRng>(),
         };
         let actor = options.actor.unwrap_or_else(default_actor);
+        let turn = turn::Turn::open(&path);
         let checkpointer = checkpoint::Checkpointer::start(&path);
         if checkpointer.is_some() {
             conn.execute_batch(&format!(
@@ -358,6 +380,8 @@ impl Store {
             clock: None,
             _checkpointer: checkpointer,
             read_only: false,
+            turn,
+            cancel: None,
         })
     }
 
@@ -413,6 +437,8 @@ impl Store {
             clock: None,
             _checkpointer: None,
             read_only: true,
+            turn: None,
+            cancel: None,
         })
     }
 
@@ -493,22 +519,57 @@ impl Store {
         ChangeWatcher::open(&self.path)
     }
 
-    /// Runs `f` in one IMMEDIATE transaction, retrying the whole of it while the file
-    /// is locked by another process, up to [`BUSY_DEADLINE`].
+    /// A flag that, once set (from any thread), makes a write of this store that is
+    /// waiting for the file give up with [`StoreError::Cancelled`].
+    pub fn cancel_flag(&mut self) -> Arc<AtomicBool> {
+        Arc::clone(
+            self.cancel
+                .get_or_insert_with(|| Arc::new(AtomicBool::new(false))),
+        )
+    }
+
+    /// Runs a person's `f` in one IMMEDIATE transaction (see [`Store::write_as`]).
     pub(crate) fn write<T>(
         &mut self,
+        f: impl FnMut(&Transaction<'_>, &mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write_as(Writer::Person, f)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, retrying the whole of it while the file
+    /// is locked by another process, up to [`BUSY_DEADLINE`]. A person's write takes
+    /// the turn first; intake steps back while a person waits (see `turn.rs`).
+    pub(crate) fn write_as<T>(
+        &mut self,
+        writer: Writer,
         mut f: impl FnMut(&Transaction<'_>, &mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
         if self.read_only {
             return Err(StoreError::ReadOnly(self.path.display().to_string()));
         }
         let started = Instant::now();
+        let _cancel = turn::with_cancel(self.cancel.clone());
+        let is_cancelled =
+            |c: &Option<Arc<AtomicBool>>| c.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+        let _held = match (writer, &self.turn) {
+            (Writer::Person, Some(t)) => t.take(started + BUSY_DEADLINE),
+            _ => None,
+        };
         let mut backoff = Duration::from_millis(2);
         loop {
+            if is_cancelled(&self.cancel) {
+                return Err(StoreError::Cancelled);
+            }
+            let turn = self.turn.as_ref();
             let attempt = (|| {
                 let tx = self
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if writer == Writer::Intake && turn.is_some_and(turn::Turn::person_waiting) {
+                    // Let the person go first: roll back before doing anything.
+                    drop(tx);
+                    return Err(StoreError::Yielded);
+                }
                 let mut ctx = Ctx {
                     rng: &mut self.rng,
                     actor: &self.actor,
@@ -519,6 +580,15 @@ impl Store {
                 Ok(value)
             })();
             match attempt {
+                Err(StoreError::Yielded) => {
+                    if let Some(t) = &self.turn {
+                        t.wait_for_people(BUSY_DEADLINE);
+                    }
+                }
+                Err(e) if is_busy_store(&e) && is_cancelled(&self.cancel) => {
+                    let _ = e;
+                    return Err(StoreError::Cancelled);
+                }
                 Err(e) if is_busy_store(&e) => {
                     if started.elapsed() > BUSY_DEADLINE {
                         return Err(StoreError::Busy(started.elapsed()));
