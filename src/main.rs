@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard::cli::{self, args::Cli};
+use switchboard::domain::escape_control;
 
 /// mimalloc instead of the system allocator: intake allocates on one thread and frees
 /// on another (parsed lines, result lines), which glibc's arenas make expensive.
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{}", one_line(&e.render().to_string()));
+            eprintln!("{}", escape_control(&one_line(&e.render().to_string())));
             return ExitCode::from(2);
         }
     };
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
         None => match switchboard::tui::run(&cli.global) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", escape_control(&e.to_string()));
                 return ExitCode::from(1);
             }
         },
@@ -49,7 +50,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote names and input: one line, with nothing that acts on the
+            // terminal.
+            eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(1)
         }
     }
