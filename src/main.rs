@@ -1,6 +1,7 @@
 //! Parses the command line and dispatches: a subcommand runs headless, none opens
 //! the TUI.
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(mut e) => {
             use clap::error::ErrorKind;
             if matches!(
                 e.kind(),
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
+            escape_quoted_arguments(&mut e);
             eprintln!("{}", escape_control(&one_line(&e.render().to_string())));
             return ExitCode::from(2);
         }
@@ -67,4 +69,28 @@ fn one_line(rendered: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     format!("{} (see --help)", joined.join(" "))
+}
+
+/// Escapes the arguments clap quotes in its error (an invalid value, an unknown
+/// argument) before it renders them: its plain rendering drops escape sequences, which
+/// would quote a different value than the one given.
+fn escape_quoted_arguments(e: &mut clap::Error) {
+    use clap::error::ContextValue;
+    let escaped: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => match escape_control(s) {
+                Cow::Owned(x) => Some((kind, ContextValue::String(x))),
+                Cow::Borrowed(_) => None,
+            },
+            ContextValue::Strings(v) if v.iter().any(|s| escape_control(s) != s.as_str()) => {
+                let v = v.iter().map(|s| escape_control(s).into_owned()).collect();
+                Some((kind, ContextValue::Strings(v)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in escaped {
+        e.insert(kind, value);
+    }
 }
