@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{escape_control, is_bidi_control, is_control, is_invisible};
+use super::text::{escape_control, is_bidi_control, is_invisible, is_terminal_control};
 
 /// Longest operator or source name, in characters.
 pub const MAX_ENTITY_NAME: usize = 64;
@@ -182,7 +182,7 @@ impl fmt::Display for EntityRef {
 /// characters, not only invisible ones.
 pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError> {
     let field = format!("{kind} name");
-    let name = checked_name(&field, raw, is_control)?;
+    let name = checked_name(&field, raw, is_terminal_control)?;
     if name.chars().count() > MAX_ENTITY_NAME {
         return Err(DomainError::new(format!(
             "{field} is longer than {MAX_ENTITY_NAME} characters"
@@ -200,7 +200,7 @@ pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError
 /// an operator name: non-empty, at most [`MAX_ENTITY_NAME`] characters, no control
 /// characters, not only invisible ones. (That `auto` is reserved is the store's rule.)
 pub fn validate_actor(raw: &str) -> Result<String, DomainError> {
-    let name = checked_name("actor name", raw, is_control)?;
+    let name = checked_name("actor name", raw, is_terminal_control)?;
     if name.chars().count() > MAX_ENTITY_NAME {
         return Err(DomainError::new(format!(
             "actor name is longer than {MAX_ENTITY_NAME} characters"
@@ -230,13 +230,15 @@ pub(crate) fn checked_name<'a>(
     Ok(name)
 }
 
-/// Refuses a character of `raw` that can act on a terminal ([`is_control`]: C0 and C1
+/// Refuses a character of `raw` that can act on a terminal ([`is_terminal_control`]: C0 and C1
 /// controls, DEL, bidirectional overrides and isolates, line separators) unless it is in
 /// `allowed`. Leading and trailing whitespace is not looked at: every validator trims it.
 /// The error names `field`, the code point and its position (1-based, in characters of
 /// `raw`).
 pub fn refuse_control_chars(field: &str, raw: &str, allowed: &[char]) -> Result<(), DomainError> {
-    refuse_chars(field, raw, |c| is_control(c) && !allowed.contains(&c))
+    refuse_chars(field, raw, |c| {
+        is_terminal_control(c) && !allowed.contains(&c)
+    })
 }
 
 /// The first character of `raw` (past leading whitespace, before trailing) for which
