@@ -1,10 +1,12 @@
 //! Parses the command line and dispatches: a subcommand runs headless, none opens
 //! the TUI.
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard::cli::{self, args::Cli};
+use switchboard::domain::escape_control;
 
 /// mimalloc instead of the system allocator: intake allocates on one thread and frees
 /// on another (parsed lines, result lines), which glibc's arenas make expensive.
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(mut e) => {
             use clap::error::ErrorKind;
             if matches!(
                 e.kind(),
@@ -32,7 +34,8 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{}", one_line(&e.render().to_string()));
+            escape_quoted_arguments(&mut e);
+            eprintln!("{}", escape_control(&one_line(&e.render().to_string())));
             return ExitCode::from(2);
         }
     };
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
         None => match switchboard::tui::run(&cli.global) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", escape_control(&e.to_string()));
                 return ExitCode::from(1);
             }
         },
@@ -49,7 +52,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote names and input: one line, with nothing that acts on the
+            // terminal.
+            eprintln!("error: {}", escape_control(&e.to_string()));
             ExitCode::from(1)
         }
     }
@@ -64,4 +69,28 @@ fn one_line(rendered: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     format!("{} (see --help)", joined.join(" "))
+}
+
+/// Escapes the arguments clap quotes in its error (an invalid value, an unknown
+/// argument) before it renders them: its plain rendering drops escape sequences, which
+/// would quote a different value than the one given.
+fn escape_quoted_arguments(e: &mut clap::Error) {
+    use clap::error::ContextValue;
+    let escaped: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => match escape_control(s) {
+                Cow::Owned(x) => Some((kind, ContextValue::String(x))),
+                Cow::Borrowed(_) => None,
+            },
+            ContextValue::Strings(v) if v.iter().any(|s| escape_control(s) != s.as_str()) => {
+                let v = v.iter().map(|s| escape_control(s).into_owned()).collect();
+                Some((kind, ContextValue::Strings(v)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in escaped {
+        e.insert(kind, value);
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::EntityRef;
+use crate::domain::{EntityRef, escape_control};
 use crate::store::{Intake, NewContact, Store, StoreError, ValidContact};
 
 /// Lines committed in one transaction unless `--batch` says otherwise. Larger batches
@@ -216,7 +216,10 @@ fn write_results(
                 }
                 Err(e) => {
                     report.rejected += 1;
-                    writeln!(out, "{}", json!({"line": n, "error": e})).map_err(io_err)?;
+                    // The error may quote the line: escaped like any error text, so a
+                    // reader of the JSON string (or of the raw line) gets no control.
+                    let error = escape_control(&e);
+                    writeln!(out, "{}", json!({"line": n, "error": error})).map_err(io_err)?;
                 }
             }
         }

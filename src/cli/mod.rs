@@ -1,5 +1,7 @@
 //! Headless subcommands: parse -> store call -> print. Thin on purpose: validation,
-//! routing and audit live in the store.
+//! routing and audit live in the store. Text from the file or the command line is
+//! printed through `escape_control` (tables escape their cells themselves); `--json`
+//! output is escaped by serde_json.
 
 pub mod args;
 pub mod ingest;
@@ -11,15 +13,16 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::domain::{ContactStatus, EntityRef, Strategy};
+use crate::domain::{ContactStatus, EntityRef, Strategy, escape_control};
 use crate::store::{
     Contact, Expect, FeedFilter, NewContact, OpenOptions, OperatorPatch, SourcePatch, Store,
     StoreError, default_actor,
 };
 use args::{Command, ContactCmd, Global, LeadCmd, OperatorCmd, SourceCmd, WeightCmd};
-use table::{Align, Table, preview};
+use table::{Align, Table, pad, preview};
 
-/// A failure to report on one line of stderr.
+/// A failure to report on one line of stderr. Its text may quote input: print it through
+/// `escape_control`.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
@@ -99,7 +102,12 @@ fn print_contact(json: bool, c: &Contact, verb: &str) -> Result<(), CliError> {
     }
     match &c.operator {
         Some(op) if c.status == ContactStatus::Active => {
-            println!("contact #{} {verb}: {} (operator {op})", c.id, c.status)
+            println!(
+                "contact #{} {verb}: {} (operator {})",
+                c.id,
+                c.status,
+                escape_control(op)
+            )
         }
         _ => println!("contact #{} {verb}: {}", c.id, c.status),
     }
@@ -132,7 +140,7 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
             } else {
                 println!(
                     "{} is ready (schema version {})",
-                    store.path().display(),
+                    escape_control(&store.path().display().to_string()),
                     crate::store::latest_version()
                 );
             }
@@ -151,9 +159,15 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                         l.lead
                             .external_id
                             .as_ref()
-                            .map(|x| format!("external_id {x}")),
-                        l.lead.phone.as_ref().map(|x| format!("phone {x}")),
-                        l.lead.email.as_ref().map(|x| format!("email {x}")),
+                            .map(|x| format!("external_id {}", escape_control(x))),
+                        l.lead
+                            .phone
+                            .as_ref()
+                            .map(|x| format!("phone {}", escape_control(x))),
+                        l.lead
+                            .email
+                            .as_ref()
+                            .map(|x| format!("email {}", escape_control(x))),
                     ]
                     .into_iter()
                     .flatten()
@@ -161,18 +175,18 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                     println!(
                         "lead #{} {} ({}), {} contact(s)",
                         l.lead.id,
-                        l.lead.name.as_deref().unwrap_or("(no name)"),
+                        escape_control(l.lead.name.as_deref().unwrap_or("(no name)")),
                         ids.join(", "),
                         l.contacts.len()
                     );
                     for c in &l.contacts {
                         println!(
-                            "    #{:<6} {}  {:<14} {:<8} {}",
+                            "    #{:<6} {}  {} {:<8} {}",
                             c.id,
                             local_time(c.created_at),
-                            c.source,
+                            pad(&c.source, 14),
                             c.status.as_str(),
-                            c.operator.as_deref().unwrap_or("—")
+                            escape_control(c.operator.as_deref().unwrap_or("—"))
                         );
                     }
                 }
@@ -186,7 +200,11 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                 for s in &stats {
                     println!(
                         "{} ({}): {} contacts, {} routed, {} waiting",
-                        s.source, s.strategy, s.total, s.routed, s.waiting
+                        escape_control(&s.source),
+                        s.strategy,
+                        s.total,
+                        s.routed,
+                        s.waiting
                     );
                     let mut t = Table::new(&[
                         ("  operator", Align::Left),
@@ -295,7 +313,7 @@ fn operator(store: &mut Store, json: bool, cmd: OperatorCmd) -> Result<(), CliEr
         println!(
             "operator #{} '{}' {verb}: {}, load {}/{}",
             op.id,
-            op.name,
+            escape_control(&op.name),
             if op.active { "active" } else { "inactive" },
             op.load,
             op.max_load
@@ -369,7 +387,12 @@ fn source(store: &mut Store, json: bool, cmd: SourceCmd) -> Result<(), CliError>
         if json {
             return print_json(s);
         }
-        println!("source #{} '{}' {verb} ({})", s.id, s.name, s.strategy);
+        println!(
+            "source #{} '{}' {verb} ({})",
+            s.id,
+            escape_control(&s.name),
+            s.strategy
+        );
         Ok(())
     };
     match cmd {
@@ -451,7 +474,12 @@ fn weight(store: &mut Store, json: bool, cmd: WeightCmd) -> Result<(), CliError>
             if json {
                 print_json(&w)?;
             } else {
-                println!("weight {} x {} = {}", w.operator, w.source, w.weight);
+                println!(
+                    "weight {} x {} = {}",
+                    escape_control(&w.operator),
+                    escape_control(&w.source),
+                    w.weight
+                );
             }
         }
         WeightCmd::List => {

@@ -2,6 +2,8 @@
 //! come from the same person.
 
 use super::DomainError;
+use super::text::escape_control;
+use super::types::{checked_name, refuse_chars, refuse_control_chars};
 
 pub const MAX_EXTERNAL_ID: usize = 128;
 /// Longest phone as typed (with spaces, dashes, brackets), in characters.
@@ -28,7 +30,9 @@ pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
             ' ' | '-' | '.' | '(' | ')' => {}
             _ => {
                 return Err(DomainError::new(format!(
-                    "phone '{t}' has '{c}': only digits, a leading +, spaces, dashes, dots and brackets are allowed"
+                    "phone '{}' has '{}': only digits, a leading +, spaces, dashes, dots and brackets are allowed",
+                    escape_control(t),
+                    c.escape_debug()
                 )));
             }
         }
@@ -36,7 +40,8 @@ pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
     let digits = out.trim_start_matches('+').len();
     if !(3..=20).contains(&digits) {
         return Err(DomainError::new(format!(
-            "phone '{t}' must have 3 to 20 digits"
+            "phone '{}' must have 3 to 20 digits",
+            escape_control(t)
         )));
     }
     Ok(out)
@@ -62,13 +67,15 @@ pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
     };
     if !valid {
         return Err(DomainError::new(format!(
-            "email '{t}' is not an address like name@example.com"
+            "email '{}' is not an address like name@example.com",
+            escape_control(t)
         )));
     }
     Ok(lower)
 }
 
-/// Trimmed; at most [`MAX_EXTERNAL_ID`] characters, no control characters.
+/// Trimmed; at most [`MAX_EXTERNAL_ID`] characters, no control characters (see
+/// [`refuse_control_chars`]).
 pub fn normalize_external_id(raw: &str) -> Result<String, DomainError> {
     let t = raw.trim();
     if t.chars().count() > MAX_EXTERNAL_ID {
@@ -76,11 +83,7 @@ pub fn normalize_external_id(raw: &str) -> Result<String, DomainError> {
             "external_id is longer than {MAX_EXTERNAL_ID} characters"
         )));
     }
-    if t.chars().any(char::is_control) {
-        return Err(DomainError::new(
-            "external_id must not contain control characters",
-        ));
-    }
+    refuse_control_chars("external_id", raw, &[])?;
     Ok(t.to_string())
 }
 
@@ -119,7 +122,7 @@ impl LeadIdentity {
             external_id: blank(external_id).map(normalize_external_id).transpose()?,
             phone: blank(phone).map(normalize_phone).transpose()?,
             email: blank(email).map(normalize_email).transpose()?,
-            name: limited("name", name, MAX_PERSON_NAME)?,
+            name: person_name(name)?,
         };
         if identity.external_id.is_none() && identity.phone.is_none() && identity.email.is_none() {
             return Err(DomainError::new(
@@ -130,14 +133,36 @@ impl LeadIdentity {
     }
 }
 
-/// Validates a message (may be empty) against [`MAX_MESSAGE`].
+/// A lead's name: blank is absent; otherwise at most [`MAX_PERSON_NAME`] characters, no
+/// control characters (C0, DEL, C1), not only invisible characters. Unlike an operator's
+/// name it may hold bidirectional formatting: names in right-to-left scripts arrive with
+/// it from messengers, and it is escaped wherever it is printed.
+fn person_name(raw: Option<&str>) -> Result<Option<String>, DomainError> {
+    match raw {
+        Some(r) if !r.trim().is_empty() => {
+            checked_name("lead name", r, char::is_control)?;
+            limited("lead name", raw, MAX_PERSON_NAME)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Validates a message (may be empty) against [`MAX_MESSAGE`]. Line feeds, tabs and
+/// carriage returns are kept (a web form sends CRLF line ends); any other control
+/// character (NUL, ESC, DEL, the C1 controls) is refused. Bidirectional formatting and
+/// line separators are ordinary in text written in right-to-left scripts and are kept;
+/// they are escaped wherever a message is printed.
 pub fn validate_message(raw: Option<&str>) -> Result<String, DomainError> {
-    let m = raw.unwrap_or("").trim();
+    let raw = raw.unwrap_or("");
+    let m = raw.trim();
     if m.chars().count() > MAX_MESSAGE {
         return Err(DomainError::new(format!(
             "message is longer than {MAX_MESSAGE} characters"
         )));
     }
+    refuse_chars("message", raw, |c| {
+        c.is_control() && !matches!(c, '\n' | '\t' | '\r')
+    })?;
     Ok(m.to_string())
 }
 
@@ -194,5 +219,68 @@ mod tests {
         assert!(validate_message(Some(&"m".repeat(4001))).is_err());
         assert_eq!(validate_message(None).unwrap(), "");
         assert!(validate_idempotency_key(Some(&"k".repeat(129))).is_err());
+    }
+
+    #[test]
+    fn lead_names_refuse_control_and_invisible_characters() {
+        let e =
+            LeadIdentity::parse(Some("x"), None, None, Some("\u{1b}]2;pwned\u{7}M")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "lead name contains a control character (U+001B at position 1)"
+        );
+        let e = LeadIdentity::parse(Some("x"), None, None, Some("\u{200b}\u{feff}")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("lead name has no visible characters"),
+            "{e}"
+        );
+        let e = LeadIdentity::parse(Some("x"), None, None, Some("I\u{9b}van")).unwrap_err();
+        assert!(e.to_string().contains("U+009B at position 2"), "{e}");
+        let e = LeadIdentity::parse(Some("x"), None, None, Some("\u{2067}\u{2069}")).unwrap_err();
+        assert!(e.to_string().contains("no visible characters"), "{e}");
+        let rtl = LeadIdentity::parse(Some("x"), None, None, Some("\u{2067}محمد\u{2069}")).unwrap();
+        assert_eq!(rtl.name.as_deref(), Some("\u{2067}محمد\u{2069}"));
+        // Blank is absent; whitespace around a name is trimmed; other scripts are fine.
+        assert_eq!(
+            LeadIdentity::parse(Some("x"), None, None, Some(" \t "))
+                .unwrap()
+                .name,
+            None
+        );
+        let id = LeadIdentity::parse(Some("x"), None, None, Some("李小龙\r\n")).unwrap();
+        assert_eq!(id.name.as_deref(), Some("李小龙"));
+        assert!(LeadIdentity::parse(Some("a\u{1b}b"), None, None, None).is_err());
+    }
+
+    #[test]
+    fn messages_keep_line_breaks_and_refuse_other_controls() {
+        assert_eq!(
+            validate_message(Some("Hello,\r\n\twhere is my order?\n")).unwrap(),
+            "Hello,\r\n\twhere is my order?"
+        );
+        assert_eq!(
+            validate_message(Some("ab\0c")).unwrap_err().to_string(),
+            "message contains a control character (U+0000 at position 3)"
+        );
+        for bad in [
+            "\u{1b}[2J",
+            "a\u{7}",
+            "a\u{7f}",
+            "a\u{9b}1m",
+            "a\u{b}b",
+            "a\u{c}b",
+        ] {
+            assert!(validate_message(Some(bad)).is_err(), "{bad:?}");
+        }
+        assert!(validate_message(Some("مرحبا \u{2066}abc\u{2069}")).is_ok());
+    }
+
+    #[test]
+    fn errors_quote_input_escaped() {
+        let e = normalize_phone("12\u{1b}[2J").unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}'), "{e}");
+        let e = normalize_email("a\u{1b}b").unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}') && e.contains("a\\eb"), "{e}");
     }
 }

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::text::{escape_control, is_bidi_control, is_invisible, is_terminal_control};
+
 /// Longest operator or source name, in characters.
 pub const MAX_ENTITY_NAME: usize = 64;
 /// Longest source description, in characters.
@@ -64,7 +66,8 @@ impl FromStr for Strategy {
             "weighted" => Ok(Strategy::Weighted),
             "capacity" => Ok(Strategy::Capacity),
             other => Err(DomainError::new(format!(
-                "unknown strategy '{other}': expected weighted or capacity"
+                "unknown strategy '{}': expected weighted or capacity",
+                escape_control(other)
             ))),
         }
     }
@@ -127,7 +130,8 @@ impl FromStr for ContactStatus {
             "active" => Ok(ContactStatus::Active),
             "closed" => Ok(ContactStatus::Closed),
             other => Err(DomainError::new(format!(
-                "unknown status '{other}': expected waiting, active or closed"
+                "unknown status '{}': expected waiting, active or closed",
+                escape_control(other)
             ))),
         }
     }
@@ -166,35 +170,122 @@ impl fmt::Display for EntityRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EntityRef::Id(id) => write!(f, "#{id}"),
-            EntityRef::Name(n) => write!(f, "'{n}'"),
+            // Store errors quote it ("source 'x' not found"): shown escaped wherever
+            // they are printed.
+            EntityRef::Name(n) => write!(f, "'{}'", escape_control(n)),
         }
     }
 }
 
 /// Trims an operator or source name and checks it: non-empty, not all digits (digits
 /// name an id on the command line), at most [`MAX_ENTITY_NAME`] characters, no control
-/// characters.
+/// characters, not only invisible ones.
 pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(DomainError::new(format!("{kind} name must not be empty")));
-    }
+    let field = format!("{kind} name");
+    let name = checked_name(&field, raw, is_terminal_control)?;
     if name.chars().count() > MAX_ENTITY_NAME {
         return Err(DomainError::new(format!(
-            "{kind} name is longer than {MAX_ENTITY_NAME} characters"
+            "{field} is longer than {MAX_ENTITY_NAME} characters"
         )));
     }
     if name.chars().all(|c| c.is_ascii_digit()) {
         return Err(DomainError::new(format!(
-            "{kind} name '{name}' is all digits, which would read as an id"
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DomainError::new(format!(
-            "{kind} name must not contain control characters"
+            "{field} '{name}' is all digits, which would read as an id"
         )));
     }
     Ok(name.to_string())
+}
+
+/// Trims the name of the person making changes (`--actor`, `$USER`) and checks it like
+/// an operator name: non-empty, at most [`MAX_ENTITY_NAME`] characters, no control
+/// characters, not only invisible ones. (That `auto` is reserved is the store's rule.)
+pub fn validate_actor(raw: &str) -> Result<String, DomainError> {
+    let name = checked_name("actor name", raw, is_terminal_control)?;
+    if name.chars().count() > MAX_ENTITY_NAME {
+        return Err(DomainError::new(format!(
+            "actor name is longer than {MAX_ENTITY_NAME} characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// `raw` trimmed, if it is non-empty, has no character for which `refused` holds and
+/// not only invisible ones. Errors name `field`.
+pub(crate) fn checked_name<'a>(
+    field: &str,
+    raw: &'a str,
+    refused: impl Fn(char) -> bool,
+) -> Result<&'a str, DomainError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(DomainError::new(format!("{field} must not be empty")));
+    }
+    refuse_chars(field, raw, refused)?;
+    if name.chars().all(is_invisible) {
+        return Err(DomainError::new(format!(
+            "{field} has no visible characters (only {})",
+            code_points(name)
+        )));
+    }
+    Ok(name)
+}
+
+/// Refuses a character of `raw` that can act on a terminal ([`is_terminal_control`]: C0 and C1
+/// controls, DEL, bidirectional overrides and isolates, line separators) unless it is in
+/// `allowed`. Leading and trailing whitespace is not looked at: every validator trims it.
+/// The error names `field`, the code point and its position (1-based, in characters of
+/// `raw`).
+pub fn refuse_control_chars(field: &str, raw: &str, allowed: &[char]) -> Result<(), DomainError> {
+    refuse_chars(field, raw, |c| {
+        is_terminal_control(c) && !allowed.contains(&c)
+    })
+}
+
+/// The first character of `raw` (past leading whitespace, before trailing) for which
+/// `refused` holds, as an error naming `field`, the code point and its position.
+pub(crate) fn refuse_chars(
+    field: &str,
+    raw: &str,
+    refused: impl Fn(char) -> bool,
+) -> Result<(), DomainError> {
+    let trimmed = raw.trim_start();
+    let skipped = raw[..raw.len() - trimmed.len()].chars().count();
+    let found = trimmed
+        .trim_end()
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| refused(c));
+    match found {
+        None => Ok(()),
+        Some((i, c)) => {
+            let what = if is_bidi_control(c) {
+                "a bidirectional control character"
+            } else if c.is_control() {
+                "a control character"
+            } else {
+                "a line separator"
+            };
+            Err(DomainError::new(format!(
+                "{field} contains {what} (U+{:04X} at position {})",
+                c as u32,
+                skipped + i + 1
+            )))
+        }
+    }
+}
+
+/// `U+200B U+FEFF`, for an error about characters that cannot be seen. At most the
+/// first few.
+fn code_points(s: &str) -> String {
+    let mut points: Vec<String> = s
+        .chars()
+        .take(4)
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect();
+    if s.chars().count() > 4 {
+        points.push("...".into());
+    }
+    points.join(" ")
 }
 
 #[cfg(test)]
@@ -239,5 +330,95 @@ mod tests {
         assert!(validate_entity_name("operator", "123").is_err());
         assert!(validate_entity_name("operator", &"x".repeat(65)).is_err());
         assert!(validate_entity_name("operator", "a\tb").is_err());
+        assert_eq!(
+            validate_entity_name("source", "李小龙 😀").unwrap(),
+            "李小龙 😀"
+        );
+    }
+
+    #[test]
+    fn names_refuse_control_characters_with_their_position() {
+        assert_eq!(
+            validate_entity_name("operator", "\u{1b}]2;pwned\u{7}M")
+                .unwrap_err()
+                .to_string(),
+            "operator name contains a control character (U+001B at position 1)"
+        );
+        assert_eq!(
+            validate_entity_name("source", "  we\0b")
+                .unwrap_err()
+                .to_string(),
+            "source name contains a control character (U+0000 at position 5)"
+        );
+        for bad in ["a\u{7f}", "a\u{9b}b", "a\nb", "a\rb"] {
+            let e = validate_entity_name("operator", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("contains a control character (U+"),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(
+            validate_entity_name("operator", "Anna\u{202e}ecilA")
+                .unwrap_err()
+                .to_string(),
+            "operator name contains a bidirectional control character (U+202E at position 5)"
+        );
+        assert!(validate_entity_name("source", "a\u{2066}b").is_err());
+        assert!(validate_entity_name("source", "a\u{2028}b").is_err());
+        // Whitespace around a name is trimmed, not refused.
+        assert_eq!(
+            validate_entity_name("operator", "\tAnn\r\n").unwrap(),
+            "Ann"
+        );
+    }
+
+    #[test]
+    fn names_need_a_visible_character() {
+        for bad in [
+            "\u{200b}",
+            "\u{200b}\u{200d}\u{feff}",
+            "\u{2060}",
+            "\u{3164}",
+            "\u{a0}\u{200c}",
+        ] {
+            let e = validate_entity_name("operator", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("operator name has no visible characters (only U+"),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(
+            validate_entity_name("operator", "a\u{200b}").unwrap(),
+            "a\u{200b}"
+        );
+    }
+
+    #[test]
+    fn actors() {
+        assert_eq!(validate_actor(" alice ").unwrap(), "alice");
+        assert!(
+            validate_actor("")
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
+        assert_eq!(
+            validate_actor("ev\u{1b}[31mil").unwrap_err().to_string(),
+            "actor name contains a control character (U+001B at position 3)"
+        );
+        assert!(validate_actor("\u{200b}").is_err());
+        assert!(validate_actor(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn errors_quote_input_escaped() {
+        let e = "we\u{1b}[2jb".parse::<Strategy>().unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}') && e.contains("we\\e[2jb"), "{e}");
+        let r = EntityRef::parse("x\u{7}y");
+        assert_eq!(r.to_string(), "'x\\u{7}y'");
     }
 }

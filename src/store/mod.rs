@@ -491,16 +491,13 @@ impl Store {
 
     /// Sets who makes the following changes. `auto` is reserved for routing.
     pub fn set_actor(&mut self, actor: &str) -> Result<()> {
-        let a = actor.trim();
-        if a.is_empty() {
-            return Err(DomainError::new("actor name must not be empty").into());
-        }
+        let a = crate::domain::validate_actor(actor)?;
         if a.eq_ignore_ascii_case(AUTO) {
             return Err(
                 DomainError::new("actor name 'auto' is reserved for automatic routing").into(),
             );
         }
-        self.actor = a.to_string();
+        self.actor = a;
         Ok(())
     }
 
@@ -650,7 +647,7 @@ pub fn default_actor() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case(AUTO))
+        .and_then(|s| crate::domain::validate_actor(&s).ok())
+        .filter(|s| !s.eq_ignore_ascii_case(AUTO))
         .unwrap_or_else(|| "supervisor".to_string())
 }
