@@ -259,7 +259,7 @@ impl Store {
     /// Opens (creating if missing) and migrates a switchboard file.
     ///
     /// Only switchboard's own files are written: what is at `path` is judged before the
-    /// first write (see [`schema::inspect`]), and anything else is refused in one line
+    /// first write (`schema::inspect`), and anything else is refused in one line
     /// and left as it was.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
@@ -314,7 +314,9 @@ impl Store {
         let deadline = Instant::now() + BUSY_DEADLINE;
         loop {
             let state = schema::inspect(conn, path)?;
-            if !state.marked && state.version > 0 {
+            // A file SQLite could open only for reading (no write permission) is used
+            // as it is, unmarked, as before.
+            if !state.marked && state.version > 0 && !conn.is_readonly(rusqlite::MAIN_DB)? {
                 match Self::mark(conn, path) {
                     Ok(()) => continue,
                     Err(e) if is_busy_store(&e) && Instant::now() < deadline => {
