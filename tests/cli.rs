@@ -975,7 +975,7 @@ fn a_newer_schema_is_refused_and_untouched() {
         let c = rusqlite::Connection::open(&db.path).unwrap();
         c.execute_batch(
             "CREATE TABLE operator (id INTEGER PRIMARY KEY, name TEXT, shiny_new_column TEXT);
-             PRAGMA user_version = 99;",
+             PRAGMA user_version = 99; PRAGMA application_id = 0x53574244;",
         )
         .unwrap();
     }

@@ -996,7 +996,9 @@ fn refuses_files_it_must_not_touch() {
     let newer = dir.path().join("newer.db");
     rusqlite::Connection::open(&newer)
         .unwrap()
-        .execute_batch("CREATE TABLE t (x); PRAGMA user_version = 99;")
+        .execute_batch(
+            "CREATE TABLE t (x); PRAGMA user_version = 99; PRAGMA application_id = 0x53574244;",
+        )
         .unwrap();
     let err = Store::open(&newer, OpenOptions::default())
         .err()

@@ -419,9 +419,7 @@ mod tests {
             .unwrap();
             store.add_operator("ann", 1_000, true).unwrap();
             store.add_source("web", "", Strategy::Weighted).unwrap();
-            store
-                .set_weight(&"ann".into(), &"web".into(), 1)
-                .unwrap();
+            store.set_weight(&"ann".into(), &"web".into(), 1).unwrap();
             let mut out = Vec::new();
             let report = run_bounded(
                 &mut store,

@@ -298,6 +298,15 @@ pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result
     Connection::open_with_flags(path, flags)
 }
 
+/// A failed migration in one line: the SQLite error, without the migration's SQL.
+fn migration_failed(e: &rusqlite_migration::Error) -> StoreError {
+    let text = match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
+        other => other.to_string(),
+    };
+    StoreError::Migration(schema::escape(&text.replace('\n', " ")))
+}
+
 /// Page size of new files (SQLite's default, stated so it cannot drift). Measured
 /// against 8 KiB: bulk ingest was about 10% faster with 8 KiB pages, but one contact
 /// per transaction (the way most contacts arrive) appended twice the bytes to the WAL
@@ -332,31 +341,30 @@ pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()>
 
 impl Store {
     /// Opens (creating if missing) and migrates a switchboard file.
+    ///
+    /// Only switchboard's own files are written: what is at `path` is judged before the
+    /// first write (`schema::inspect`), and anything else is refused in one line
+    /// and left as it was.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if options.read_only {
             return Self::open_read_only(path, options);
         }
-        schema::check_file_header(&path)?;
+        if let schema::OnDisk::Sqlite { wal } = schema::check_file(&path)? {
+            schema::check_existing(&path, wal)?;
+        }
+        // No SQLITE_OPEN_URI: `path` is the file that was just checked, never a URI.
         let mut conn = open_connection(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
-        // A damaged file can pass the header check; SQLite's own verdict is final.
-        if let Err(e) = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
-            if matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase)) {
-                return Err(StoreError::NotADatabase {
-                    path: path.display().to_string(),
-                    why: "it is not a SQLite database".into(),
-                });
-            }
-            return Err(e.into());
-        }
-        schema::check_schema(&conn, &path)?;
+        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", schema::shown(&path))))?;
+        // The file may have been replaced since the look above; look again on this
+        // connection, which has written nothing yet.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        schema::inspect(&conn, &path)?;
         configure(&conn, options.durability)?;
         Self::migrate(&mut conn, &path)?;
         let rng = match options.seed {
@@ -392,35 +400,28 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Io(format!(
                 "{} does not exist; --read-only opens an existing switchboard file",
-                path.display()
+                schema::shown(&path)
             )));
         }
-        schema::check_file_header(&path)?;
+        let on_disk = schema::check_file(&path)?;
+        let schema::OnDisk::Sqlite { wal } = on_disk else {
+            return Err(StoreError::Io(format!(
+                "{} is empty; --read-only opens an existing switchboard file",
+                schema::shown(&path)
+            )));
+        };
+        schema::check_existing(&path, wal)?;
         let conn = open_connection(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", schema::shown(&path))))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        if let Err(e) = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
-            if matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase)) {
-                return Err(StoreError::NotADatabase {
-                    path: path.display().to_string(),
-                    why: "it is not a SQLite database".into(),
-                });
-            }
-            return Err(StoreError::Io(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-        let version = schema::check_schema(&conn, &path)?;
-        if version < latest_version() {
+        let state = schema::inspect(&conn, &path)?;
+        if state.version < latest_version() {
             return Err(StoreError::NeedsMigration {
-                path: path.display().to_string(),
-                found: version,
+                path: schema::shown(&path),
+                found: state.version,
                 latest: latest_version(),
             });
         }
@@ -447,37 +448,61 @@ impl Store {
         self.read_only
     }
 
-    /// Migrations run in one IMMEDIATE transaction. Two processes may both see an old
-    /// version; the loser's transaction fails and rolls back, and it then re-reads the
-    /// version, which the winner has brought to the latest.
+    /// Marks a file of an older build and brings it to the latest schema. Each step
+    /// runs in one IMMEDIATE transaction that first judges the file again, so two
+    /// processes starting at once cannot both apply one: the loser's transaction fails
+    /// and rolls back, and it then re-reads the version, which the winner has brought
+    /// to the latest. A new file gets the mark in the transaction that creates its
+    /// schema.
     fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         let migrations = schema::migrations();
         let deadline = Instant::now() + BUSY_DEADLINE;
         loop {
-            let version = schema::check_schema(conn, path)?;
-            if version == latest_version() {
+            let state = schema::inspect(conn, path)?;
+            // A file SQLite could open only for reading (no write permission) is used
+            // as it is, unmarked, as before.
+            if !state.marked && state.version > 0 && !conn.is_readonly(rusqlite::MAIN_DB)? {
+                match Self::mark(conn, path) {
+                    Ok(()) => continue,
+                    Err(e) if is_busy_store(&e) && Instant::now() < deadline => {
+                        thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if state.version == latest_version() {
                 break;
             }
             match migrations.to_latest(conn) {
                 Ok(()) => break,
                 Err(e) => {
-                    let now_version = schema::check_schema(conn, path)?;
-                    if now_version == latest_version() {
-                        break;
+                    // Another process moved the file on: judge it again.
+                    if schema::inspect(conn, path)? != state {
+                        continue;
                     }
-                    if Instant::now() > deadline {
-                        return Err(StoreError::Migration(e.to_string()));
-                    }
-                    if !matches!(&e, rusqlite_migration::Error::RusqliteError { err, .. } if is_busy(err))
-                    {
-                        return Err(StoreError::Migration(e.to_string()));
+                    let busy = matches!(&e, rusqlite_migration::Error::RusqliteError { err, .. } if is_busy(err));
+                    if !busy || Instant::now() > deadline {
+                        return Err(migration_failed(&e));
                     }
                     thread::sleep(Duration::from_millis(20));
                 }
             }
         }
         conn.set_transaction_behavior(TransactionBehavior::Deferred);
+        Ok(())
+    }
+
+    /// Sets switchboard's mark on a file recognised by its tables and columns, judging
+    /// it again inside the write transaction.
+    fn mark(conn: &mut Connection, path: &Path) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state = schema::inspect(&tx, path)?;
+        if !state.marked {
+            tx.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
