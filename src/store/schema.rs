@@ -321,10 +321,32 @@ pub(crate) fn check_file(path: &Path) -> Result<OnDisk, StoreError> {
 /// A WAL-mode file without a `-wal` file is complete in itself; it is read as
 /// immutable, because an ordinary read-only connection would create `-wal` and `-shm`
 /// files beside it and leave them there.
+///
+/// An immutable read takes no locks, so it is only trusted when nobody wrote while it
+/// read: if a `-wal` appeared or the file changed meanwhile (another process creating
+/// or checkpointing it), the file is judged again with locks.
 pub(crate) fn check_existing(path: &Path, wal: bool) -> Result<FileState, StoreError> {
     let mut wal_path = path.as_os_str().to_owned();
     wal_path.push("-wal");
+    let wal_path = std::path::PathBuf::from(wal_path);
+    let stamp = || {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
     let immutable = wal && std::fs::symlink_metadata(&wal_path).is_err();
+    let before = stamp();
+    let verdict = judge(path, immutable);
+    if immutable
+        && verdict.is_err()
+        && (std::fs::symlink_metadata(&wal_path).is_ok() || stamp() != before)
+    {
+        return judge(path, false);
+    }
+    verdict
+}
+
+fn judge(path: &Path, immutable: bool) -> Result<FileState, StoreError> {
     let uri = file_uri(path, immutable);
     let conn = super::open_connection(
         Path::new(&uri),
@@ -385,6 +407,18 @@ type Column = (String, String, bool, i64);
 ///   version is (a file of a build before the mark; it gets the mark);
 /// - anything else belongs to another program and is refused, in one line.
 pub(crate) fn inspect(conn: &Connection, path: &Path) -> Result<FileState, StoreError> {
+    // One read snapshot for the mark, the version and the tables: read one by one,
+    // another process creating the schema in between would look like a foreign file.
+    if conn.is_autocommit() {
+        let snapshot = conn.unchecked_transaction()?;
+        let state = inspect_in(&snapshot, path);
+        snapshot.finish()?;
+        return state;
+    }
+    inspect_in(conn, path)
+}
+
+fn inspect_in(conn: &Connection, path: &Path) -> Result<FileState, StoreError> {
     let not_sqlite = |e: rusqlite::Error| {
         if matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase)) {
             refuse(path, "it is not a SQLite database")
