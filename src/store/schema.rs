@@ -203,17 +203,10 @@ pub(crate) fn shown(path: &Path) -> String {
     escape(&path.display().to_string())
 }
 
-/// `text` with every control character replaced by a visible escape (`\u{1b}`).
+/// `text` with every control character replaced by a visible escape (the one rule
+/// of [`crate::domain::escape_control`]).
 pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::domain::escape_control(text).into_owned()
 }
 
 fn refuse(path: &Path, why: impl Into<String>) -> StoreError {
@@ -656,7 +649,7 @@ mod tests {
         assert_eq!(
             why,
             "it is a SQLite database of another program (application_id 0xffffffff, user_version 7, \
-             tables: a\\u{1b}[31mred, two\\u{a}lines, c, d, e, … (7 in all)); expected a switchboard file"
+             tables: a\\e[31mred, two\\nlines, c, d, e, … (7 in all)); expected a switchboard file"
         );
         assert!(!why.chars().any(char::is_control));
         assert!(foreign(0, 0, &[]).contains("no tables"));
