@@ -288,11 +288,28 @@ fn sigterm_just_after_the_switch_to_the_alternate_screen_restores_it() {
     sigterm_restores_the_terminal(&mut tui);
 }
 
+#[test]
+fn sigint_and_sigquit_from_outside_restore_the_terminal_too() {
+    // In raw mode Ctrl-C and Ctrl-\ are keys; these are signals sent by another
+    // process (kill, a supervisor's script, systemd).
+    for signal in ["INT", "QUIT", "HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tui = Tui::start(dir.path(), &["--db", "sb.db"], 80, 24);
+        tui.wait_for("This file is empty");
+        signal_restores_the_terminal(&mut tui, signal);
+    }
+}
+
 /// Sends SIGTERM and checks the TUI exits cleanly with the terminal restored.
 fn sigterm_restores_the_terminal(tui: &mut Tui) {
+    signal_restores_the_terminal(tui, "TERM");
+}
+
+/// Sends `signal` and checks the TUI exits cleanly with the terminal restored.
+fn signal_restores_the_terminal(tui: &mut Tui, signal: &str) {
     let pid = tui.child.process_id().unwrap();
     let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -300,7 +317,7 @@ fn sigterm_restores_the_terminal(tui: &mut Tui) {
     let exit = tui.wait_exit();
     assert!(
         exit.success(),
-        "SIGTERM should end the TUI cleanly: {exit:?}"
+        "SIG{signal} should end the TUI cleanly: {exit:?}"
     );
     tui.wait_alternate_screen(false);
     assert!(

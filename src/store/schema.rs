@@ -403,7 +403,10 @@ pub(crate) fn inspect(conn: &Connection, path: &Path) -> Result<FileState, Store
     // One read snapshot for the mark, the version and the tables: read one by one,
     // another process creating the schema in between would look like a foreign file.
     if conn.is_autocommit() {
-        let snapshot = conn.unchecked_transaction()?;
+        // Deferred whatever the connection's default: a read must not wait for the
+        // write lock.
+        let snapshot =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
         let state = inspect_in(&snapshot, path);
         snapshot.finish()?;
         return state;

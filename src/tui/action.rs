@@ -91,6 +91,8 @@ pub enum Action {
     /// ~200 ms passed: poll for other processes' changes, the simulator, expiring
     /// highlights.
     Tick,
+    /// A write running in the background finished.
+    WriteDone,
 }
 
 impl From<Command> for Action {

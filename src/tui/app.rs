@@ -29,6 +29,7 @@ use super::feed::FeedState;
 use super::keymap::{Context, Key, Keymap};
 use super::theme::Theme;
 use super::views::layout;
+use super::writer::{Done, Pending as PendingWrite, Writer};
 
 /// The four tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +254,9 @@ pub struct AppOptions {
     pub keymap: Keymap,
     /// The terminal size at start.
     pub size: (u16, u16),
+    /// Writes run on a thread of their own (the real TUI), so a locked file never
+    /// blocks keys; off, they run inline on the App's store (tests, embedding).
+    pub background_writes: bool,
 }
 
 impl AppOptions {
@@ -265,6 +269,7 @@ impl AppOptions {
             theme: Theme::plain(),
             keymap: Keymap::defaults()?,
             size: (80, 24),
+            background_writes: false,
         })
     }
 }
@@ -292,6 +297,10 @@ pub struct App {
     pub(crate) last_refresh: Option<i64>,
     pub(crate) sim: Option<SimRun>,
     demo_work: Option<DemoWork>,
+    /// Where writes run when they run in the background.
+    writer: Option<Writer>,
+    /// The write on its way, if any.
+    pub(crate) pending: Option<PendingWrite>,
     /// The file holds no operators, sources or contacts.
     pub(crate) empty: bool,
     dirty: bool,
@@ -302,6 +311,13 @@ impl App {
     /// Builds the App on an open store and reads the first tab.
     pub fn new(store: Store, options: AppOptions) -> Result<App, StoreError> {
         let watcher = store.watcher()?;
+        let writer = if options.background_writes && !options.read_only {
+            let mut writer_options = OpenOptions::from_env()?;
+            writer_options.actor = Some(store.actor().to_string());
+            Some(Writer::start(store.path(), writer_options)?)
+        } else {
+            None
+        };
         let mut app = App {
             store,
             watcher: Some(watcher),
@@ -322,6 +338,8 @@ impl App {
             last_refresh: None,
             sim: None,
             demo_work: None,
+            writer,
+            pending: None,
             empty: false,
             dirty: true,
             quit: false,
@@ -563,7 +581,15 @@ impl App {
 
     pub fn update(&mut self, action: Action) {
         match action {
-            Action::Tick => self.tick(),
+            Action::Tick => {
+                self.poll_writes();
+                if self.pending.is_some() {
+                    // The status bar counts the seconds it waits.
+                    self.dirty = true;
+                }
+                self.tick()
+            }
+            Action::WriteDone => self.poll_writes(),
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
                 self.dirty = true;
@@ -638,9 +664,23 @@ impl App {
             return self.filter_action(action);
         }
         match action {
+            Action::Command(Command::Back) if self.pending.is_some() => {
+                self.cancel_write();
+                Ok(())
+            }
             Action::Command(cmd) => {
                 if cmd.edits() && self.read_only {
                     self.refuse_read_only();
+                    return Ok(());
+                }
+                if cmd.edits()
+                    && cmd != Command::Simulate
+                    && let Some(p) = &self.pending
+                {
+                    let what = p.what.clone();
+                    self.error(format!(
+                        "still waiting for the file: {what} (Esc cancels it)"
+                    ));
                     return Ok(());
                 }
                 if self.global_command(cmd)? {
@@ -1000,23 +1040,29 @@ impl App {
                 let Some(op) = selected else {
                     return self.nothing_selected("operator");
                 };
-                let after = self.store.update_operator_seen(
-                    &EntityRef::Id(op.id),
-                    &OperatorPatch {
-                        active: Some(!op.active),
-                        ..Default::default()
-                    },
-                    &OperatorPatch {
-                        active: Some(op.active),
-                        ..Default::default()
-                    },
-                )?;
-                self.refresh()?;
-                self.info(format!(
-                    "'{}' is now {}",
-                    after.name,
-                    if after.active { "active" } else { "inactive" }
-                ));
+                self.write(format!("saving operator '{}'", op.name), move |store| {
+                    let result = store.update_operator_seen(
+                        &EntityRef::Id(op.id),
+                        &OperatorPatch {
+                            active: Some(!op.active),
+                            ..Default::default()
+                        },
+                        &OperatorPatch {
+                            active: Some(op.active),
+                            ..Default::default()
+                        },
+                    );
+                    then(move |app| {
+                        let after = result?;
+                        app.refresh()?;
+                        app.info(format!(
+                            "'{}' is now {}",
+                            after.name,
+                            if after.active { "active" } else { "inactive" }
+                        ));
+                        Ok(())
+                    })
+                })?;
             }
             Command::Increase | Command::Decrease => {
                 let Some(op) = selected else {
@@ -1030,22 +1076,28 @@ impl App {
                 } else {
                     op.max_load - 1
                 };
-                let after = self.store.update_operator_seen(
-                    &EntityRef::Id(op.id),
-                    &OperatorPatch {
-                        max_load: Some(max_load),
-                        ..Default::default()
-                    },
-                    &OperatorPatch {
-                        max_load: Some(op.max_load),
-                        ..Default::default()
-                    },
-                )?;
-                self.refresh()?;
-                self.info(format!(
-                    "'{}' max load {} -> {}",
-                    after.name, op.max_load, after.max_load
-                ));
+                self.write(format!("saving operator '{}'", op.name), move |store| {
+                    let result = store.update_operator_seen(
+                        &EntityRef::Id(op.id),
+                        &OperatorPatch {
+                            max_load: Some(max_load),
+                            ..Default::default()
+                        },
+                        &OperatorPatch {
+                            max_load: Some(op.max_load),
+                            ..Default::default()
+                        },
+                    );
+                    then(move |app| {
+                        let after = result?;
+                        app.refresh()?;
+                        app.info(format!(
+                            "'{}' max load {} -> {}",
+                            after.name, op.max_load, after.max_load
+                        ));
+                        Ok(())
+                    })
+                })?;
             }
             Command::Delete => {
                 let Some(op) = selected else {
@@ -1085,6 +1137,67 @@ impl App {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Runs a write: on the writer's thread when there is one (the App goes on taking
+    /// keys, and `then` runs when it is done), else at once on the App's store.
+    fn write(
+        &mut self,
+        what: impl Into<String>,
+        job: impl FnOnce(&mut Store) -> Done + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let Some(writer) = &self.writer else {
+            let done = job(&mut self.store);
+            return done(self);
+        };
+        if let Some(p) = &self.pending {
+            self.error(format!(
+                "still waiting for the file: {} (Esc cancels it)",
+                p.what
+            ));
+            return Ok(());
+        }
+        writer.send(Box::new(job))?;
+        self.pending = Some(PendingWrite {
+            what: what.into(),
+            since: Instant::now(),
+        });
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Applies the writes that finished on the writer's thread.
+    fn poll_writes(&mut self) {
+        let Some(writer) = &self.writer else {
+            return;
+        };
+        for done in writer.finished() {
+            self.pending = None;
+            self.dirty = true;
+            if let Err(e) = done(self) {
+                self.error(e.to_string());
+                let _ = self.refresh();
+            }
+        }
+    }
+
+    /// Gives up the write that is waiting for the file.
+    fn cancel_write(&mut self) {
+        if let (Some(writer), Some(p)) = (&self.writer, &self.pending) {
+            writer.cancel();
+            let what = p.what.clone();
+            self.info(format!("cancelling: {what}…"));
+        }
+    }
+
+    /// Woken whenever a background write finished (the event loop waits on it).
+    pub fn write_wakeup(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        self.writer.as_ref().map(Writer::wake)
+    }
+
+    /// Whether a write is on its way.
+    pub fn writing(&self) -> bool {
+        self.pending.is_some()
     }
 
     fn nothing_selected(&mut self, what: &str) -> Result<(), StoreError> {
@@ -1147,22 +1260,28 @@ impl App {
                 let Some(s) = selected else {
                     return self.nothing_selected("source");
                 };
-                let after = self.store.update_source_seen(
-                    &EntityRef::Id(s.id),
-                    &SourcePatch {
-                        strategy: Some(s.strategy.next()),
-                        ..Default::default()
-                    },
-                    &SourcePatch {
-                        strategy: Some(s.strategy),
-                        ..Default::default()
-                    },
-                )?;
-                self.refresh()?;
-                self.info(format!(
-                    "'{}' strategy {} -> {}",
-                    after.name, s.strategy, after.strategy
-                ));
+                self.write(format!("saving source '{}'", s.name), move |store| {
+                    let result = store.update_source_seen(
+                        &EntityRef::Id(s.id),
+                        &SourcePatch {
+                            strategy: Some(s.strategy.next()),
+                            ..Default::default()
+                        },
+                        &SourcePatch {
+                            strategy: Some(s.strategy),
+                            ..Default::default()
+                        },
+                    );
+                    then(move |app| {
+                        let after = result?;
+                        app.refresh()?;
+                        app.info(format!(
+                            "'{}' strategy {} -> {}",
+                            after.name, s.strategy, after.strategy
+                        ));
+                        Ok(())
+                    })
+                })?;
             }
             Command::Delete => {
                 let Some(s) = selected else {
@@ -1258,17 +1377,23 @@ impl App {
                     self.info(format!("weight stays {current}"));
                     return Ok(());
                 }
-                let w = self.store.set_weight_seen(
-                    &EntityRef::Id(op),
-                    &EntityRef::Id(src),
-                    new,
-                    current,
-                )?;
-                self.refresh()?;
-                self.info(format!(
-                    "weight {} x {}: {current} -> {}",
-                    w.operator, w.source, w.weight
-                ));
+                self.write("saving a weight", move |store| {
+                    let result = store.set_weight_seen(
+                        &EntityRef::Id(op),
+                        &EntityRef::Id(src),
+                        new,
+                        current,
+                    );
+                    then(move |app| {
+                        let w = result?;
+                        app.refresh()?;
+                        app.info(format!(
+                            "weight {} x {}: {current} -> {}",
+                            w.operator, w.source, w.weight
+                        ));
+                        Ok(())
+                    })
+                })?;
             }
             _ => {}
         }
@@ -1324,12 +1449,15 @@ impl App {
             Command::Assign => self.open_assign_picker(),
             Command::Close => self.close_or_reopen(true),
             Command::Reopen => self.close_or_reopen(false),
-            Command::Drain => {
-                let n = self.store.drain_all()?;
-                self.refresh()?;
-                self.info(format!("backlog routed: {n} waiting contact(s) assigned"));
-                Ok(())
-            }
+            Command::Drain => self.write("routing the backlog", |store| {
+                let result = store.drain_all();
+                then(move |app| {
+                    let n = result?;
+                    app.refresh()?;
+                    app.info(format!("backlog routed: {n} waiting contact(s) assigned"));
+                    Ok(())
+                })
+            }),
             _ => Ok(()),
         }
     }
@@ -1358,12 +1486,32 @@ impl App {
             return Ok(());
         };
         let single = targets.len() == 1 && self.feed.marks.is_empty();
-        let outcomes = if close {
-            self.store.close_contacts(&targets)?
-        } else {
-            self.store.reopen_contacts(&targets)?
+        let what = match targets.as_slice() {
+            [(id, _)] => format!("contact #{id}"),
+            many => format!("{} contacts", many.len()),
         };
-        self.feed.marks.clear();
+        let verb = if close { "closing" } else { "reopening" };
+        self.write(format!("{verb} {what}"), move |store| {
+            let result = if close {
+                store.close_contacts(&targets)
+            } else {
+                store.reopen_contacts(&targets)
+            };
+            then(move |app| app.closed_or_reopened(close, single, &targets, result?))
+        })
+    }
+
+    fn closed_or_reopened(
+        &mut self,
+        close: bool,
+        single: bool,
+        targets: &[(i64, Seen)],
+        outcomes: Vec<Outcome>,
+    ) -> Result<(), StoreError> {
+        // Marks made while the change waited stay.
+        for (id, _) in targets {
+            self.feed.marks.remove(id);
+        }
         self.refresh()?;
         let verb = if close { "closed" } else { "reopened" };
         let (done, skipped) = split_outcomes(&outcomes);
@@ -1530,9 +1678,24 @@ impl App {
         operator: &str,
         force: bool,
     ) -> Result<(), StoreError> {
-        let result = self
-            .store
-            .assign_contacts(contacts, &EntityRef::Id(operator_id), force);
+        let contacts = contacts.to_vec();
+        let operator = operator.to_string();
+        let what = match contacts.as_slice() {
+            [(id, _)] => format!("assigning contact #{id} to {operator}"),
+            many => format!("assigning {} contacts to {operator}", many.len()),
+        };
+        self.write(what, move |store| {
+            let result = store.assign_contacts(&contacts, &EntityRef::Id(operator_id), force);
+            then(move |app| app.assigned(&contacts, &operator, result))
+        })
+    }
+
+    fn assigned(
+        &mut self,
+        contacts: &[(i64, Seen)],
+        operator: &str,
+        result: Result<Vec<Outcome>, StoreError>,
+    ) -> Result<(), StoreError> {
         let outcomes = match result {
             Ok(o) => o,
             Err(e @ StoreError::NeedsForce { .. }) => {
@@ -1543,7 +1706,10 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        self.feed.marks.clear();
+        // Marks made while the change waited stay.
+        for (id, _) in contacts {
+            self.feed.marks.remove(id);
+        }
         self.refresh()?;
         let (done, skipped) = split_outcomes(&outcomes);
         match (contacts, done.first(), skipped.is_empty()) {
@@ -1754,39 +1920,19 @@ impl App {
             }
             Action::Command(Command::Confirm) => {
                 // A confirm with a conflict in view saves over the other writer's
-                // values: the form already expects them (see below).
+                // values: the form already expects them (see `form_saved`).
                 form.conflict.clear();
                 match self.submit_form(&form) {
-                    Ok(()) => return Ok(()),
-                    Err(StoreError::Stale { entity, changes }) => {
-                        // The form shows both values (see views/form.rs).
-                        form.error = None;
-                        self.error(format!(
-                            "{entity} changed meanwhile: Enter saves yours over it, Esc keeps theirs"
-                        ));
-                        // The next save expects what the file holds now, so a third
-                        // change in between is caught again.
-                        for c in &changes {
-                            if let Some(f) = form
-                                .fields
-                                .iter_mut()
-                                .find(|f| f.label.eq_ignore_ascii_case(c.field))
-                            {
-                                f.original = match &f.kind {
-                                    FieldKind::Choice { options, .. } => options
-                                        .iter()
-                                        .position(|o| *o == c.now)
-                                        .unwrap_or(0)
-                                        .to_string(),
-                                    _ => c.now.clone(),
-                                };
-                            }
-                        }
-                        form.conflict = changes;
-                    }
                     Err(e) => {
                         form.error = Some(e.to_string());
                         self.error(e.to_string());
+                    }
+                    Ok(None) => return Ok(()),
+                    Ok(Some((what, job))) => {
+                        return self.write(what, move |store| {
+                            let result = job(store);
+                            then(move |app| app.form_saved(form, result))
+                        });
                     }
                 }
             }
@@ -1796,7 +1942,10 @@ impl App {
         Ok(())
     }
 
-    fn submit_form(&mut self, form: &Form) -> Result<(), StoreError> {
+    /// What confirming `form` does: `None` when it is done at once (nothing changed,
+    /// the simulator started), else the store write, described for the status bar.
+    /// A value that does not parse is refused here, before anything is written.
+    fn submit_form(&mut self, form: &Form) -> Result<Option<(String, FormJob)>, StoreError> {
         let whole = |label: &str, v: &str| -> Result<u32, StoreError> {
             v.trim().parse::<u32>().map_err(|_| {
                 StoreError::Invalid(crate::domain::DomainError::new(format!(
@@ -1820,13 +1969,20 @@ impl App {
         match &form.kind {
             FormKind::AddOperator => {
                 let max_load = whole("max load", form.value(1))?;
-                let op = self.store.add_operator(form.value(0), max_load, true)?;
-                self.operators.sel.id = Some(op.id);
-                self.refresh()?;
-                self.info(format!(
-                    "operator '{}' added (max load {})",
-                    op.name, op.max_load
-                ));
+                let name = form.value(0).to_string();
+                Ok(Some((
+                    format!("adding operator '{name}'"),
+                    Box::new(move |store: &mut Store| {
+                        let op = store.add_operator(&name, max_load, true)?;
+                        Ok(Saved {
+                            message: format!(
+                                "operator '{}' added (max load {})",
+                                op.name, op.max_load
+                            ),
+                            select: Some((Tab::Operators, op.id)),
+                        })
+                    }),
+                )))
             }
             FormKind::EditOperator(id) => {
                 // Only the fields the supervisor changed are written, and only if the
@@ -1842,21 +1998,36 @@ impl App {
                 }
                 if patch == OperatorPatch::default() {
                     self.info("nothing changed; nothing saved");
-                    return Ok(());
+                    return Ok(None);
                 }
-                let op = self
-                    .store
-                    .update_operator_seen(&EntityRef::Id(*id), &patch, &seen)?;
-                self.refresh()?;
-                self.info(format!("operator '{}' saved", op.name));
+                let id = *id;
+                Ok(Some((
+                    "saving an operator".to_string(),
+                    Box::new(move |store: &mut Store| {
+                        let op = store.update_operator_seen(&EntityRef::Id(id), &patch, &seen)?;
+                        Ok(Saved {
+                            message: format!("operator '{}' saved", op.name),
+                            select: None,
+                        })
+                    }),
+                )))
             }
             FormKind::AddSource => {
-                let s = self
-                    .store
-                    .add_source(form.value(0), form.value(1), strategy(form))?;
-                self.sources.sel.id = Some(s.id);
-                self.refresh()?;
-                self.info(format!("source '{}' added ({})", s.name, s.strategy));
+                let (name, description, strategy) = (
+                    form.value(0).to_string(),
+                    form.value(1).to_string(),
+                    strategy(form),
+                );
+                Ok(Some((
+                    format!("adding source '{name}'"),
+                    Box::new(move |store: &mut Store| {
+                        let s = store.add_source(&name, &description, strategy)?;
+                        Ok(Saved {
+                            message: format!("source '{}' added ({})", s.name, s.strategy),
+                            select: Some((Tab::Sources, s.id)),
+                        })
+                    }),
+                )))
             }
             FormKind::EditSource(id) => {
                 let (mut patch, mut seen) = (SourcePatch::default(), SourcePatch::default());
@@ -1878,13 +2049,19 @@ impl App {
                 }
                 if patch == SourcePatch::default() {
                     self.info("nothing changed; nothing saved");
-                    return Ok(());
+                    return Ok(None);
                 }
-                let s = self
-                    .store
-                    .update_source_seen(&EntityRef::Id(*id), &patch, &seen)?;
-                self.refresh()?;
-                self.info(format!("source '{}' saved", s.name));
+                let id = *id;
+                Ok(Some((
+                    "saving a source".to_string(),
+                    Box::new(move |store: &mut Store| {
+                        let s = store.update_source_seen(&EntityRef::Id(id), &patch, &seen)?;
+                        Ok(Saved {
+                            message: format!("source '{}' saved", s.name),
+                            select: None,
+                        })
+                    }),
+                )))
             }
             FormKind::Simulate(source_ids) => {
                 let choice = form.fields.first().map_or(0, Field::choice_index);
@@ -1907,9 +2084,67 @@ impl App {
                 self.info(format!(
                     "simulator started: {count} contact(s) at {rate}/s; press s again to stop"
                 ));
+                Ok(None)
             }
         }
-        Ok(())
+    }
+
+    /// A form's write came back: done, or the form opens again with why not. If
+    /// another writer changed a field the form edits, the form shows both values and
+    /// the next confirm saves over them.
+    fn form_saved(
+        &mut self,
+        mut form: Form,
+        result: Result<Saved, StoreError>,
+    ) -> Result<(), StoreError> {
+        let changes = match result {
+            Ok(saved) => {
+                match saved.select {
+                    Some((Tab::Operators, id)) => self.operators.sel.id = Some(id),
+                    Some((Tab::Sources, id)) => self.sources.sel.id = Some(id),
+                    _ => {}
+                }
+                self.refresh()?;
+                self.info(saved.message);
+                return Ok(());
+            }
+            Err(StoreError::Stale { entity, changes }) => {
+                form.error = None;
+                self.error(format!(
+                    "{entity} changed meanwhile: Enter saves yours over it, Esc keeps theirs"
+                ));
+                changes
+            }
+            Err(e) => {
+                form.error = Some(e.to_string());
+                self.error(e.to_string());
+                Vec::new()
+            }
+        };
+        // The next save expects what the file holds now, so a third change in between
+        // is caught again.
+        for c in &changes {
+            if let Some(f) = form
+                .fields
+                .iter_mut()
+                .find(|f| f.label.eq_ignore_ascii_case(c.field))
+            {
+                f.original = match &f.kind {
+                    FieldKind::Choice { options, .. } => options
+                        .iter()
+                        .position(|o| *o == c.now)
+                        .unwrap_or(0)
+                        .to_string(),
+                    _ => c.now.clone(),
+                };
+            }
+        }
+        form.conflict = changes;
+        // A dialog opened while the write waited keeps the screen; the message stays.
+        if self.dialog.is_none() {
+            self.dialog = Some(Dialog::Form(form));
+        }
+        self.refresh()
     }
 
     fn confirm_action(&mut self, confirm: Confirm, action: Action) -> Result<(), StoreError> {
@@ -1926,14 +2161,26 @@ impl App {
         }
         match confirm.pending {
             Pending::DeleteOperator { id, name } => {
-                self.store.delete_operator(&EntityRef::Id(id))?;
-                self.refresh()?;
-                self.info(format!("operator '{name}' deleted"));
+                self.write(format!("deleting operator '{name}'"), move |store| {
+                    let result = store.delete_operator(&EntityRef::Id(id));
+                    then(move |app| {
+                        result?;
+                        app.refresh()?;
+                        app.info(format!("operator '{name}' deleted"));
+                        Ok(())
+                    })
+                })?;
             }
             Pending::DeleteSource { id, name } => {
-                self.store.delete_source(&EntityRef::Id(id))?;
-                self.refresh()?;
-                self.info(format!("source '{name}' deleted"));
+                self.write(format!("deleting source '{name}'"), move |store| {
+                    let result = store.delete_source(&EntityRef::Id(id));
+                    then(move |app| {
+                        result?;
+                        app.refresh()?;
+                        app.info(format!("source '{name}' deleted"));
+                        Ok(())
+                    })
+                })?;
             }
             Pending::Assign {
                 contacts,
@@ -2115,6 +2362,21 @@ impl App {
         self.dialog = Some(Dialog::Audit(view));
         Ok(())
     }
+}
+
+/// What a form's write reports when it worked.
+struct Saved {
+    message: String,
+    /// The row to select afterwards (a new operator or source).
+    select: Option<(Tab, i64)>,
+}
+
+/// A form's store write, run by [`App::write`].
+type FormJob = Box<dyn FnOnce(&mut Store) -> Result<Saved, StoreError> + Send>;
+
+/// Boxes what to do with the App once a write is done.
+fn then(f: impl FnOnce(&mut App) -> Result<(), StoreError> + Send + 'static) -> Done {
+    Box::new(f)
 }
 
 /// The contacts an action applied to, and a line for each it skipped.

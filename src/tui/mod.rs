@@ -10,6 +10,7 @@ pub mod keymap;
 mod term;
 pub mod theme;
 pub mod views;
+pub mod writer;
 
 use std::path::PathBuf;
 
@@ -70,6 +71,7 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
             theme: theme::Theme::from_env(),
             keymap,
             size,
+            background_writes: true,
         },
     )?;
     if global.demo {

@@ -1,5 +1,5 @@
 //! The terminal and the event loop: raw mode and the alternate screen, restored on
-//! every way out (return, error, panic, SIGTERM, SIGHUP); crossterm's EventStream and
+//! every way out (return, error, panic, SIGTERM, SIGHUP, SIGINT, SIGQUIT); crossterm's EventStream and
 //! a 200 ms tick under `tokio::select!`; a draw only when something changed.
 
 use std::io::{self, Write};
@@ -110,6 +110,10 @@ async fn event_loop(
     if let Ok(size) = terminal.size() {
         app.update(Action::Resize(size.width, size.height));
     }
+    // Writes run on their own thread; this wakes the loop when one is done.
+    let written = app
+        .write_wakeup()
+        .unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
     loop {
         if app.take_dirty() {
             terminal.draw(|f| views::render(app, f))?;
@@ -131,6 +135,7 @@ async fn event_loop(
                 None => return Ok(()),
             },
             _ = tick.tick() => app.update(Action::Tick),
+            _ = written.notified() => app.update(Action::WriteDone),
             _ = stop.recv() => return Ok(()),
         }
     }
@@ -149,11 +154,15 @@ fn handle(app: &mut App, event: Event, mouse: bool) {
     }
 }
 
-/// SIGTERM and SIGHUP (a dropped SSH session) end the loop so the terminal is restored.
+/// SIGTERM, SIGHUP (a dropped SSH session), SIGINT and SIGQUIT (sent from outside:
+/// in raw mode Ctrl-C and Ctrl-\ are keys, not signals) end the loop so the terminal
+/// is restored.
 #[cfg(unix)]
 struct StopSignals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
@@ -163,6 +172,8 @@ impl StopSignals {
         Ok(StopSignals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
         })
     }
 
@@ -170,6 +181,8 @@ impl StopSignals {
         tokio::select! {
             _ = self.term.recv() => {}
             _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+            _ = self.quit.recv() => {}
         }
     }
 }

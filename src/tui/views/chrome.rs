@@ -88,17 +88,34 @@ pub fn status(app: &App, frame: &mut Frame<'_>, area: Rect, long_message: bool) 
         }
     }
     let bar = Line::from(parts).style(Style::new().add_modifier(Modifier::REVERSED));
-    let message = match &app.message {
-        Some(m) => {
-            let style = match m.kind {
-                MessageKind::Error => theme.error(),
-                MessageKind::Info => theme.info(),
-            };
-            let limit =
-                usize::from(area.width).saturating_sub(1) * if long_message { 2 } else { 1 };
-            Line::from(Span::styled(format!(" {}", fit(&m.text, limit)), style))
+    // A write waiting for the file says so, with how long, until it lands.
+    let waiting = app
+        .pending
+        .as_ref()
+        .filter(|p| p.since.elapsed().as_millis() >= 150);
+    let message = if let Some(p) = waiting {
+        let text = format!(
+            "⧗ {}: waiting for the file {:.1} s (Esc cancels)",
+            p.what,
+            p.since.elapsed().as_secs_f64()
+        );
+        Line::from(Span::styled(
+            format!(" {}", fit(&text, usize::from(area.width).saturating_sub(1))),
+            theme.warn(),
+        ))
+    } else {
+        match &app.message {
+            Some(m) => {
+                let style = match m.kind {
+                    MessageKind::Error => theme.error(),
+                    MessageKind::Info => theme.info(),
+                };
+                let limit =
+                    usize::from(area.width).saturating_sub(1) * if long_message { 2 } else { 1 };
+                Line::from(Span::styled(format!(" {}", fit(&m.text, limit)), style))
+            }
+            None => Line::from(""),
         }
-        None => Line::from(""),
     };
     let bar_area = Rect::new(area.x, area.y, area.width, 1);
     frame.render_widget(Paragraph::new(bar), bar_area);
