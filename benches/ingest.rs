@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use serde_json::{Map, Value, json};
 use switchboard::cli::ingest;
 use switchboard::store::{OpenOptions, Store};
 use tempfile::TempDir;
@@ -29,81 +28,11 @@ mod common;
 /// measurement matches what the binary does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use common::{SOURCES, SplitMix, mix, scatter, set_up_roster};
+use common::{INPUT_SEED, jsonl, set_up_roster};
 
 const LINES: u64 = 100_000;
 /// The CLI's default batch size.
 const BATCH: usize = ingest::DEFAULT_BATCH as usize;
-
-// ---------------------------------------------------------------------------------
-// The input: 70% of lines from new leads, 30% from returning ones (some bringing an
-// email the lead lacked); sources 40/30/20/10; half carry an idempotency key; 1% are
-// retries of an earlier line (a duplicate when that line had a key).
-
-fn jsonl(lines: u64) -> Vec<u8> {
-    let mut rng = SplitMix(0x1D6E57);
-    let mut leads = 0u64;
-    let mut out: Vec<String> = Vec::with_capacity(lines as usize);
-    for contact in 0..lines {
-        if contact > 0 && rng.below(100) == 0 {
-            let earlier = out[rng.below(contact) as usize].clone();
-            out.push(earlier);
-            continue;
-        }
-        let returning = leads > 0 && rng.below(100) < 30;
-        let lead = if returning {
-            rng.below(leads)
-        } else {
-            leads += 1;
-            leads - 1
-        };
-        let source = match rng.below(100) {
-            0..40 => 0,
-            40..70 => 1,
-            70..90 => 2,
-            _ => 3,
-        };
-        let keyed = rng.below(2) == 0;
-        let adds_email = returning && rng.below(10) == 0;
-        // A lead's identifiers follow from its number: 30% external id, 40% phone,
-        // 20% email, 10% phone and email.
-        let kind = lead % 10;
-        let mut line = Map::new();
-        line.insert("source".into(), json!(SOURCES[source].0));
-        if kind < 3 {
-            line.insert(
-                "external_id".into(),
-                json!(format!("crm-{:09}", scatter(lead))),
-            );
-        }
-        if matches!(kind, 3..=6 | 9) {
-            line.insert("phone".into(), json!(format!("+1 {:09}", scatter(lead))));
-        }
-        if matches!(kind, 7..=9) || adds_email {
-            line.insert(
-                "email".into(),
-                json!(format!("lead{:09}@example.com", scatter(lead))),
-            );
-        }
-        line.insert("name".into(), json!(format!("Lead {lead}")));
-        line.insert(
-            "message".into(),
-            json!(format!(
-                "Order {contact}: please call me back about the delivery"
-            )),
-        );
-        if keyed {
-            line.insert(
-                "idempotency_key".into(),
-                json!(format!("req-{:016x}", mix(contact))),
-            );
-        }
-        out.push(Value::Object(line).to_string());
-    }
-    let mut bytes = out.join("\n").into_bytes();
-    bytes.push(b'\n');
-    bytes
-}
 
 // ---------------------------------------------------------------------------------
 
@@ -395,7 +324,7 @@ fn criterion_rate(bench: &str) -> Option<f64> {
 }
 
 fn main() {
-    let input: Arc<[u8]> = jsonl(LINES).into();
+    let input: Arc<[u8]> = jsonl(LINES, INPUT_SEED).into();
     if let Some(dir) = std::env::var_os("INGEST_BENCH_DUMP") {
         // For measurements outside criterion (callgrind, perf): the input and a file
         // holding only the roster, then stop.
