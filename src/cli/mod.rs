@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::domain::{ContactStatus, EntityRef, Strategy, escape_control};
+use crate::domain::{ContactStatus, EntityRef, Strategy, display_width, escape_control};
 use crate::store::{
     Contact, Expect, FeedFilter, NewContact, OpenOptions, OperatorPatch, SourcePatch, Store,
     StoreError, default_actor,
@@ -72,7 +72,108 @@ fn parse_strategy(s: &str) -> Result<Strategy, CliError> {
     Ok(s.parse::<Strategy>().map_err(StoreError::from)?)
 }
 
-fn contacts_table(contacts: &[Contact]) -> String {
+/// The lead listing's text for one page of leads.
+fn print_leads(leads: &[crate::store::LeadWithContacts]) {
+    for l in leads {
+        let ids: Vec<String> = [
+            l.lead
+                .external_id
+                .as_ref()
+                .map(|x| format!("external_id {}", escape_control(x))),
+            l.lead
+                .phone
+                .as_ref()
+                .map(|x| format!("phone {}", escape_control(x))),
+            l.lead
+                .email
+                .as_ref()
+                .map(|x| format!("email {}", escape_control(x))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        println!(
+            "lead #{} {} ({}), {} contact(s)",
+            l.lead.id,
+            escape_control(l.lead.name.as_deref().unwrap_or("(no name)")),
+            ids.join(", "),
+            l.contacts.len()
+        );
+        for c in &l.contacts {
+            println!(
+                "    #{:<6} {}  {} {:<8} {}",
+                c.id,
+                local_time(c.created_at),
+                pad(&c.source, 14),
+                c.status.as_str(),
+                escape_control(c.operator.as_deref().unwrap_or("—"))
+            );
+        }
+    }
+}
+
+/// Rows per read of a long listing: the listing streams in flat memory.
+const PAGE: usize = 500;
+
+/// Prints a JSON array element by element, exactly as `to_string_pretty` of the
+/// whole array would, without holding it.
+struct JsonArray {
+    first: bool,
+}
+
+impl JsonArray {
+    fn new() -> JsonArray {
+        JsonArray { first: true }
+    }
+
+    fn push<T: Serialize>(&mut self, value: &T) -> Result<(), CliError> {
+        let s = serde_json::to_string_pretty(value).map_err(|e| CliError::Io(e.to_string()))?;
+        let indented: Vec<String> = s.lines().map(|l| format!("  {l}")).collect();
+        print!(
+            "{}{}",
+            if self.first { "[\n" } else { ",\n" },
+            indented.join("\n")
+        );
+        self.first = false;
+        Ok(())
+    }
+
+    fn finish(self) {
+        println!("{}", if self.first { "[]" } else { "\n]" });
+    }
+}
+
+/// Reads a listing page by page (each call of `next_page` gets the rows after the
+/// last one) and hands each page to `emit` with whether it is the only one; one page
+/// is read ahead so a short listing knows it is short.
+fn stream_pages<T>(
+    limit: usize,
+    mut next_page: impl FnMut(Option<&T>, usize) -> Result<Vec<T>, CliError>,
+    mut emit: impl FnMut(&[T], bool) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let mut left = limit;
+    let mut page = next_page(None, left.min(PAGE))?;
+    left -= page.len();
+    let mut only = true;
+    loop {
+        let ahead = if left > 0 && !page.is_empty() {
+            next_page(page.last(), left.min(PAGE))?
+        } else {
+            Vec::new()
+        };
+        left -= ahead.len();
+        only &= ahead.is_empty();
+        emit(&page, only)?;
+        if ahead.is_empty() {
+            return Ok(());
+        }
+        page = ahead;
+    }
+}
+
+/// A page of the contact table: columns at least `min` wide, the header line only
+/// when `header`.
+fn contacts_table(contacts: &[Contact], min: &[usize], header: bool) -> String {
     let mut t = Table::new(&[
         ("id", Align::Right),
         ("created", Align::Left),
@@ -93,7 +194,7 @@ fn contacts_table(contacts: &[Contact]) -> String {
             preview(&c.message, 40),
         ]);
     }
-    t.render()
+    t.with_min_widths(min).render_page(header)
 }
 
 fn print_contact(json: bool, c: &Contact, verb: &str) -> Result<(), CliError> {
@@ -150,46 +251,22 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
         Command::Weight(cmd) => weight(&mut store, json, cmd)?,
         Command::Contact(cmd) => contact(&mut store, json, cmd)?,
         Command::Lead(LeadCmd::List { limit }) => {
-            let leads = store.leads(limit)?;
-            if json {
-                print_json(&leads)?;
-            } else {
-                for l in &leads {
-                    let ids: Vec<String> = [
-                        l.lead
-                            .external_id
-                            .as_ref()
-                            .map(|x| format!("external_id {}", escape_control(x))),
-                        l.lead
-                            .phone
-                            .as_ref()
-                            .map(|x| format!("phone {}", escape_control(x))),
-                        l.lead
-                            .email
-                            .as_ref()
-                            .map(|x| format!("email {}", escape_control(x))),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                    println!(
-                        "lead #{} {} ({}), {} contact(s)",
-                        l.lead.id,
-                        escape_control(l.lead.name.as_deref().unwrap_or("(no name)")),
-                        ids.join(", "),
-                        l.contacts.len()
-                    );
-                    for c in &l.contacts {
-                        println!(
-                            "    #{:<6} {}  {} {:<8} {}",
-                            c.id,
-                            local_time(c.created_at),
-                            pad(&c.source, 14),
-                            c.status.as_str(),
-                            escape_control(c.operator.as_deref().unwrap_or("—"))
-                        );
+            let mut json_out = json.then(JsonArray::new);
+            stream_pages(
+                limit,
+                |last: Option<&crate::store::LeadWithContacts>, n| {
+                    Ok(store.leads_before(last.map(|l| l.lead.id), n)?)
+                },
+                |leads, _| {
+                    if let Some(j) = &mut json_out {
+                        return leads.iter().try_for_each(|l| j.push(l));
                     }
-                }
+                    print_leads(leads);
+                    Ok(())
+                },
+            )?;
+            if let Some(j) = json_out {
+                j.finish();
             }
         }
         Command::Stats => {
@@ -556,11 +633,43 @@ fn contact(store: &mut Store, json: bool, cmd: ContactCmd) -> Result<(), CliErro
             if let Some(o) = operator {
                 filter.operator_id = Some(store.operator(&EntityRef::parse(&o))?.id);
             }
-            let contacts = store.contacts(&filter, None, limit)?;
-            if json {
-                print_json(&contacts)?;
-            } else {
-                print!("{}", contacts_table(&contacts));
+            // Columns of a listing longer than one page are as wide as any row can
+            // need, so the pages line up: every source and operator name, the lead's
+            // preview, the largest id (the first row).
+            let widest = |names: Vec<String>| {
+                names
+                    .iter()
+                    .map(|n| display_width(&escape_control(n)))
+                    .max()
+                    .unwrap_or(0)
+            };
+            let source_w = widest(store.sources()?.into_iter().map(|s| s.name).collect());
+            let operator_w =
+                widest(store.operators()?.into_iter().map(|o| o.name).collect()).max(1);
+            let mut json_out = json.then(JsonArray::new);
+            let mut first_id = None;
+            let mut header = true;
+            stream_pages(
+                limit,
+                |last: Option<&Contact>, n| Ok(store.contacts(&filter, last.map(|c| c.id), n)?),
+                |page, only| {
+                    if let Some(j) = &mut json_out {
+                        return page.iter().try_for_each(|c| j.push(c));
+                    }
+                    let id_w = first_id
+                        .get_or_insert_with(|| page.first().map_or(0, |c| c.id.to_string().len()));
+                    let min = if only {
+                        Vec::new()
+                    } else {
+                        vec![*id_w, 19, source_w, 24, operator_w, 7]
+                    };
+                    print!("{}", contacts_table(page, &min, header));
+                    header = false;
+                    Ok(())
+                },
+            )?;
+            if let Some(j) = json_out {
+                j.finish();
             }
         }
         ContactCmd::Assign {

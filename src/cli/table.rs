@@ -14,6 +14,7 @@ pub enum Align {
 pub struct Table {
     headers: Vec<(&'static str, Align)>,
     rows: Vec<Vec<String>>,
+    min_widths: Vec<usize>,
 }
 
 impl Table {
@@ -21,6 +22,7 @@ impl Table {
         Table {
             headers: headers.to_vec(),
             rows: Vec::new(),
+            min_widths: Vec::new(),
         }
     }
 
@@ -37,9 +39,26 @@ impl Table {
         );
     }
 
+    /// Columns at least this wide (in terminal columns), so that pages of one long
+    /// listing, rendered one by one, line up.
+    pub fn with_min_widths(mut self, widths: &[usize]) -> Table {
+        self.min_widths = widths.to_vec();
+        self
+    }
+
     pub fn render(&self) -> String {
+        self.render_page(true)
+    }
+
+    /// The rows, with the header line only when `header`.
+    pub fn render_page(&self, header: bool) -> String {
         let width = display_width;
-        let mut widths: Vec<usize> = self.headers.iter().map(|(h, _)| width(h)).collect();
+        let mut widths: Vec<usize> = self
+            .headers
+            .iter()
+            .enumerate()
+            .map(|(i, (h, _))| width(h).max(self.min_widths.get(i).copied().unwrap_or(0)))
+            .collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {
                 if let Some(w) = widths.get_mut(i) {
@@ -70,8 +89,11 @@ impl Table {
             }
             out.trim_end().to_string()
         };
-        let mut out = line(self.headers.iter().map(|(h, _)| *h).collect());
-        out.push('\n');
+        let mut out = String::new();
+        if header {
+            out.push_str(&line(self.headers.iter().map(|(h, _)| *h).collect()));
+            out.push('\n');
+        }
         for row in &self.rows {
             out.push_str(&line(row.iter().map(String::as_str).collect()));
             out.push('\n');

@@ -176,12 +176,28 @@ pub(crate) fn match_or_create(
 impl Store {
     /// Leads newest first, each with its contacts (newest first).
     pub fn leads(&mut self, limit: usize) -> Result<Vec<LeadWithContacts>> {
+        self.leads_before(None, limit)
+    }
+
+    /// Leads with ids below `before_id`, newest first, with their contacts (keyset
+    /// paging: a long listing reads page by page in flat memory).
+    pub fn leads_before(
+        &mut self,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<LeadWithContacts>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {LEAD_COLUMNS} FROM lead ORDER BY id DESC LIMIT ?1"
+                "SELECT {LEAD_COLUMNS} FROM lead WHERE id < ?2 ORDER BY id DESC LIMIT ?1"
             ))?;
             let leads = stmt
-                .query_map([limit as i64], lead_from_row)?
+                .query_map(
+                    rusqlite::params![
+                        limit.min(i64::MAX as usize) as i64,
+                        before_id.unwrap_or(i64::MAX)
+                    ],
+                    lead_from_row,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             leads
                 .into_iter()
