@@ -164,17 +164,23 @@ pub struct Plan {
     pub seed: Option<u64>,
 }
 
+/// Slowest simulated rate: one contact a minute and a half. Below it a run looks
+/// hung (0.0001/s is one contact every three hours).
+pub const MIN_RATE: f64 = 0.01;
+/// Fastest simulated rate.
+pub const MAX_RATE: f64 = 100_000.0;
+
 impl Plan {
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.count == 0 {
             return Err(DomainError::new("count must be at least 1"));
         }
         if let Some(r) = self.rate
-            && !(r.is_finite() && r > 0.0 && r <= 100_000.0)
+            && !(r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r))
         {
-            return Err(DomainError::new(
-                "rate must be between 0 and 100000 contacts per second",
-            ));
+            return Err(DomainError::new(format!(
+                "rate must be between {MIN_RATE} and {MAX_RATE} contacts per second (got {r})"
+            )));
         }
         if !(0.0..=1.0).contains(&self.repeat) {
             return Err(DomainError::new("repeat must be between 0 and 1"));
@@ -282,4 +288,30 @@ pub fn run_headless(store: &mut Store, args: &SimulateArgs) -> Result<Report, St
     };
     plan.validate()?;
     run(store, &plan, &Arc::new(Progress::default()))
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn rates_outside_the_sane_range_are_refused() {
+        let plan = |rate| Plan {
+            count: 1,
+            rate: Some(rate),
+            mix: SourceMix {
+                sources: vec![1],
+                weights: vec![1],
+            },
+            repeat: 0.0,
+            seed: None,
+        };
+        for bad in [0.0, 0.001, -1.0, f64::NAN, f64::INFINITY, 100_001.0] {
+            let e = plan(bad).validate().unwrap_err().to_string();
+            assert!(e.contains("between 0.01 and 100000"), "{bad}: {e}");
+        }
+        for good in [MIN_RATE, 1.0, MAX_RATE] {
+            assert!(plan(good).validate().is_ok(), "{good}");
+        }
+    }
 }
