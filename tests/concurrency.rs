@@ -381,3 +381,63 @@ fn round_load(db: &Db, operator: &str) -> u64 {
         .filter(|c| c["operator"] == operator && c["status"] == "active")
         .count() as u64
 }
+
+/// A supervisor's writes (real CLI processes) while four `ingest` processes run with
+/// batches bounded in time: every write lands and is audited, every acknowledged line
+/// is stored once, nobody is past a limit. (How long the writes wait is measured in
+/// benches/fairness.rs, not here.)
+#[test]
+fn supervisor_writes_during_concurrent_ingests_all_land() {
+    let db = Db::new();
+    let max = tight_setup(&db);
+    let mut children = Vec::new();
+    let mut inputs = 0;
+    for p in 0..4 {
+        let (input, n) = ingest_input(p, 1_500, 0);
+        inputs += n;
+        let path = db.dir.path().join(format!("in-{p}.jsonl"));
+        std::fs::write(&path, input).unwrap();
+        children.push(spawn(db.cmd(&[
+            "ingest",
+            path.to_str().unwrap(),
+            "--batch-ms",
+            "5",
+        ])));
+    }
+    // The supervisor edits a source's description while they run.
+    let writes = 20;
+    for i in 0..writes {
+        let out = db.run(&[
+            "source",
+            "set",
+            "web",
+            "--description",
+            &format!("edit {i}"),
+        ]);
+        assert!(out.status.success(), "write {i}: {}", stderr(&out));
+    }
+    let mut acknowledged = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_no_panic(&stderr(&out));
+        acknowledged += stdout(&out)
+            .lines()
+            .filter(|l| !l.contains("\"error\""))
+            .count();
+    }
+    assert_eq!(acknowledged, inputs, "every line acknowledged");
+    let conn = db.conn();
+    assert_eq!(
+        common::count(&conn, "SELECT count(*) FROM contact") as usize,
+        inputs,
+        "each line stored once"
+    );
+    assert!(common::load_violations(&conn).is_empty());
+    let updates = common::count(
+        &conn,
+        "SELECT count(*) FROM audit WHERE action = 'source.update'",
+    );
+    assert_eq!(updates, writes, "every write of the supervisor landed");
+    assert!(max.values().all(|m| *m > 0));
+}
