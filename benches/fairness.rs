@@ -68,15 +68,15 @@ fn fresh(path: &Path) -> Store {
     store
 }
 
-/// One person's write: the max load of `alice` up or down by one.
+/// One person's write: the max load of `grace` up or down by one.
 fn person_write(store: &mut Store, up: bool) {
     let now = store
-        .operator(&EntityRef::parse("alice"))
-        .expect("alice")
+        .operator(&EntityRef::parse("grace"))
+        .expect("grace")
         .max_load;
     store
         .update_operator(
-            &EntityRef::parse("alice"),
+            &EntityRef::parse("grace"),
             &OperatorPatch {
                 max_load: Some(if up { now + 1 } else { now - 1 }),
                 ..Default::default()
