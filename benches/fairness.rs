@@ -23,10 +23,9 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use switchboard::domain::EntityRef;
 use switchboard::store::{OpenOptions, OperatorPatch, Store};
-use tempfile::TempDir;
 
 mod common;
-use common::{jsonl, set_up_roster};
+use common::{jsonl, remove_db, scratch, set_up_roster};
 
 const INGESTS: usize = 8;
 /// Lines per ingest process under load.
@@ -36,28 +35,10 @@ const LINES_ALONE: u64 = 100_000;
 /// A person's write every this often while the ingests run.
 const EVERY: Duration = Duration::from_millis(20);
 
-fn scratch() -> TempDir {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("bench-data");
-    fs::create_dir_all(&dir).expect("create target/bench-data");
-    tempfile::Builder::new()
-        .prefix("fairness-")
-        .tempdir_in(dir)
-        .expect("scratch dir")
-}
-
 fn options() -> OpenOptions {
     OpenOptions {
         actor: Some("supervisor".into()),
         ..OpenOptions::default()
-    }
-}
-
-fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-turn"] {
-        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
 
@@ -160,7 +141,7 @@ fn alone(dir: &Path, input: &Path, batch_ms: Option<u32>) -> f64 {
 
 fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let dir = scratch();
+    let dir = scratch("fairness-");
     let mut c = Criterion::default().configure_from_args();
     {
         let db = dir.path().join("idle.db");

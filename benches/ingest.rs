@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use switchboard::cli::ingest;
 use switchboard::store::{OpenOptions, Store};
-use tempfile::TempDir;
 
 mod common;
 
@@ -28,7 +27,7 @@ mod common;
 /// measurement matches what the binary does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use common::{INPUT_SEED, jsonl, set_up_roster};
+use common::{INPUT_SEED, jsonl, remove_db, scratch, set_up_roster};
 
 const LINES: u64 = 100_000;
 /// The CLI's default batch size.
@@ -36,32 +35,12 @@ const BATCH: usize = ingest::DEFAULT_BATCH as usize;
 
 // ---------------------------------------------------------------------------------
 
-/// A scratch directory under the target dir (never a tmpfs, where fsync is free).
-fn scratch() -> TempDir {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("bench-data");
-    fs::create_dir_all(&dir).expect("create target/bench-data");
-    tempfile::Builder::new()
-        .prefix("ingest-")
-        .tempdir_in(dir)
-        .expect("scratch dir")
-}
-
 fn options() -> OpenOptions {
     // Default durability (synchronous=FULL), as the binary uses without
     // SWITCHBOARD_SYNCHRONOUS.
     OpenOptions {
         actor: Some("bench".into()),
         ..OpenOptions::default()
-    }
-}
-
-/// Removes the database at `path` with its WAL and shared-memory files, if any.
-fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
 
@@ -335,7 +314,7 @@ fn main() {
         eprintln!("wrote input.jsonl and roster.db to {}", dir.display());
         return;
     }
-    let dir = scratch();
+    let dir = scratch("ingest-");
     let mut criterion = Criterion::default().configure_from_args();
     let ran = benches(&mut criterion, &input, dir.path());
     criterion.final_summary();

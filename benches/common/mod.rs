@@ -7,9 +7,13 @@
 
 #![allow(dead_code)]
 
+use std::fs;
+use std::path::Path;
+
 use serde_json::{Map, Value, json};
 use switchboard::domain::{EntityRef, Strategy};
 use switchboard::store::Store;
+use tempfile::TempDir;
 
 pub const SOURCES: [(&str, Strategy); 4] = [
     ("web", Strategy::Weighted),
@@ -148,4 +152,24 @@ pub fn jsonl(lines: u64, seed: u64) -> Vec<u8> {
     let mut bytes = out.join("\n").into_bytes();
     bytes.push(b'\n');
     bytes
+}
+
+/// A scratch directory under target/bench-data (never a tmpfs, where fsync is free).
+pub fn scratch(prefix: &str) -> TempDir {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("bench-data");
+    fs::create_dir_all(&dir).expect("create target/bench-data");
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(dir)
+        .expect("scratch dir")
+}
+
+/// Removes the database at `path` with its WAL, shared-memory and turn files.
+pub fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-turn"] {
+        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }

@@ -125,6 +125,44 @@ impl StaleField {
     }
 }
 
+/// Collects the fields a person saw with other values than the file holds now.
+#[derive(Default)]
+pub(crate) struct StaleCheck(Vec<StaleField>);
+
+impl StaleCheck {
+    /// Notes `field` when the person saw `seen` (`None`: they did not change it) and
+    /// the file holds `now`.
+    pub(crate) fn field<T: PartialEq + std::fmt::Display>(
+        mut self,
+        field: &'static str,
+        seen: Option<&T>,
+        now: &T,
+    ) -> StaleCheck {
+        if let Some(seen) = seen
+            && seen != now
+        {
+            self.0.push(StaleField {
+                field,
+                seen: seen.to_string(),
+                now: now.to_string(),
+            });
+        }
+        self
+    }
+
+    /// `Err(Stale)` naming `entity` if any field changed.
+    pub(crate) fn result(self, entity: impl FnOnce() -> String) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Stale {
+                entity: entity(),
+                changes: self.0,
+            })
+        }
+    }
+}
+
 fn stale_message(entity: &str, changes: &[StaleField]) -> String {
     let list: Vec<String> = changes.iter().map(StaleField::describe).collect();
     format!(

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::models::Operator;
 use super::{
-    Ctx, OperatorPatch, Result, StaleField, Store, StoreError, audit, contacts, now_ms, schema,
+    Ctx, OperatorPatch, Result, StaleCheck, Store, StoreError, audit, contacts, now_ms, schema,
 };
 use crate::domain::{DomainError, EntityRef, validate_entity_name};
 
@@ -125,15 +125,7 @@ impl Store {
     /// Changes an operator. Activating it or raising its max_load routes waiting
     /// contacts of its sources in the same transaction.
     pub fn update_operator(&mut self, r: &EntityRef, patch: &OperatorPatch) -> Result<Operator> {
-        let new_name = patch
-            .name
-            .as_deref()
-            .map(|n| validate_entity_name("operator", n))
-            .transpose()?;
-        if let Some(m) = patch.max_load {
-            check_max_load(m)?;
-        }
-        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, None))
+        self.update_operator_seen(r, patch, &OperatorPatch::default())
     }
 
     /// [`Store::update_operator`] for a change made from a screen: `seen` holds the
@@ -153,7 +145,7 @@ impl Store {
         if let Some(m) = patch.max_load {
             check_max_load(m)?;
         }
-        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, Some(seen)))
+        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, seen))
     }
 
     /// Deletes an operator that holds no open contacts. Its weights go with it; its
@@ -197,46 +189,19 @@ pub(crate) fn update_operator_tx(
     r: &EntityRef,
     new_name: Option<&str>,
     patch: &OperatorPatch,
-    seen: Option<&OperatorPatch>,
+    seen: &OperatorPatch,
 ) -> Result<Operator> {
     let before = find(tx, r)?;
-    if let Some(seen) = seen {
-        let mut changes = Vec::new();
-        if let Some(name) = &seen.name
-            && *name != before.name
-        {
-            changes.push(StaleField {
-                field: "name",
-                seen: name.clone(),
-                now: before.name.clone(),
-            });
-        }
-        if let Some(m) = seen.max_load
-            && m != before.max_load
-        {
-            changes.push(StaleField {
-                field: "max load",
-                seen: m.to_string(),
-                now: before.max_load.to_string(),
-            });
-        }
-        if let Some(a) = seen.active
-            && a != before.active
-        {
-            let word = |a: bool| if a { "active" } else { "inactive" }.to_string();
-            changes.push(StaleField {
-                field: "active",
-                seen: word(a),
-                now: word(before.active),
-            });
-        }
-        if !changes.is_empty() {
-            return Err(StoreError::Stale {
-                entity: format!("operator '{}'", before.name),
-                changes,
-            });
-        }
-    }
+    let word = |a: bool| if a { "active" } else { "inactive" };
+    StaleCheck::default()
+        .field("name", seen.name.as_ref(), &before.name)
+        .field("max load", seen.max_load.as_ref(), &before.max_load)
+        .field(
+            "active",
+            seen.active.map(word).as_ref(),
+            &word(before.active),
+        )
+        .result(|| format!("operator '{}'", before.name))?;
     if let Some(name) = new_name
         && name_taken(tx, name, Some(before.id))?
     {

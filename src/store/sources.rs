@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::models::{Source, parse_strategy};
 use super::operators::local_midnight_ms;
-use super::{Result, SourcePatch, StaleField, Store, StoreError, audit};
+use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit};
 use crate::domain::{DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name};
 
 const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.description, s.strategy, s.created_at,
@@ -164,40 +164,15 @@ impl Store {
             .transpose()?;
         self.write(|tx, ctx| {
             let before = find(tx, r)?;
-            let mut changes = Vec::new();
-            if let Some(name) = &seen.name
-                && *name != before.name
-            {
-                changes.push(StaleField {
-                    field: "name",
-                    seen: name.clone(),
-                    now: before.name.clone(),
-                });
-            }
-            if let Some(d) = &seen.description
-                && *d != before.description
-            {
-                changes.push(StaleField {
-                    field: "description",
-                    seen: d.clone(),
-                    now: before.description.clone(),
-                });
-            }
-            if let Some(st) = seen.strategy
-                && st != before.strategy
-            {
-                changes.push(StaleField {
-                    field: "strategy",
-                    seen: st.to_string(),
-                    now: before.strategy.to_string(),
-                });
-            }
-            if !changes.is_empty() {
-                return Err(StoreError::Stale {
-                    entity: format!("source '{}'", before.name),
-                    changes,
-                });
-            }
+            StaleCheck::default()
+                .field("name", seen.name.as_ref(), &before.name)
+                .field(
+                    "description",
+                    seen.description.as_ref(),
+                    &before.description,
+                )
+                .field("strategy", seen.strategy.as_ref(), &before.strategy)
+                .result(|| format!("source '{}'", before.name))?;
             if let Some(name) = &new_name
                 && name_taken(tx, name, Some(before.id))?
             {

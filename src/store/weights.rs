@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use super::models::Weight;
-use super::{Result, StaleField, Store, StoreError, audit, contacts, operators, sources};
+use super::{Result, StaleCheck, Store, audit, contacts, operators, sources};
 use crate::domain::{DomainError, EntityRef};
 
 /// Largest weight accepted.
@@ -56,18 +56,9 @@ impl Store {
                 .query_row(params![op.id, source_id], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0);
-            if let Some(seen) = seen
-                && seen != before
-            {
-                return Err(StoreError::Stale {
-                    entity: format!("weight {} x {source_name}", op.name),
-                    changes: vec![StaleField {
-                        field: "weight",
-                        seen: seen.to_string(),
-                        now: before.to_string(),
-                    }],
-                });
-            }
+            StaleCheck::default()
+                .field("weight", seen.as_ref(), &before)
+                .result(|| format!("weight {} x {source_name}", op.name))?;
             if weight == 0 {
                 tx.prepare_cached("DELETE FROM weight WHERE operator_id = ?1 AND source_id = ?2")?
                     .execute(params![op.id, source_id])?;
