@@ -825,9 +825,9 @@ impl Store {
     }
 
     /// [`Store::add_valid_contacts`] holding the write lock for about `budget` at
-    /// most: it commits the contacts taken in by then and returns their results, a
-    /// prefix of `batch` (never empty when `batch` is not). The caller offers the
-    /// rest again.
+    /// most, and only until a person waits for it: it commits the contacts taken in by
+    /// then and returns their results, a prefix of `batch` (never empty when `batch`
+    /// is not). The caller offers the rest again.
     pub fn add_valid_contacts_within(
         &mut self,
         batch: &[ValidContact],
@@ -847,8 +847,12 @@ impl Store {
             let mut st = IntakeStatements::new(tx);
             let mut out = Vec::with_capacity(batch.size_hint().0);
             for v in batch.clone() {
-                // The clock is read every 32 contacts: a few microseconds of work each.
-                if out.len() % 32 == 31 && budget.is_some_and(|b| started.elapsed() >= b) {
+                // Every 32 contacts (a few microseconds of work each): out of time, or a
+                // person waiting for the lock, commits what is taken in so far.
+                // (Only a caller that takes a prefix gives a budget.)
+                if out.len() % 32 == 31
+                    && budget.is_some_and(|b| started.elapsed() >= b || ctx.person_waiting())
+                {
                     break;
                 }
                 out.push(match v {

@@ -257,6 +257,15 @@ pub(crate) struct Ctx<'a> {
     pub rng: &'a mut StdRng,
     pub actor: &'a str,
     pub now: i64,
+    turn: Option<&'a turn::Turn>,
+}
+
+impl Ctx<'_> {
+    /// Whether a person's write is waiting for this transaction to end: a batch
+    /// commits what it has and lets them go first.
+    pub(crate) fn person_waiting(&self) -> bool {
+        self.turn.is_some_and(turn::Turn::person_waiting)
+    }
 }
 
 /// One connection to a switchboard file.
@@ -634,6 +643,7 @@ impl Store {
                     rng: &mut self.rng,
                     actor: &self.actor,
                     now: self.clock.unwrap_or_else(now_ms),
+                    turn: if writer == Writer::Intake { turn } else { None },
                 };
                 let value = f(&tx, &mut ctx)?;
                 tx.commit()?;
