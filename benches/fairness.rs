@@ -6,9 +6,9 @@
 //! - `fairness/person_write_idle` (criterion): one `operator set`-like write
 //!   (`Store::update_operator`, max_load +1/-1) on a file nobody else writes: the floor;
 //! - a person's write every 20 ms while 8 `switchboard ingest` processes run with the
-//!   default batches (20,000 lines or 50 ms, whichever first), then the same with
-//!   `--batch-ms 0` (count only, the batches before the time bound): p50, p90, p99 and
-//!   the worst wait, and the eight processes' contacts per second;
+//!   default batches (20,000 lines, or 50 ms once another writer waits), then the same
+//!   with `--batch-ms 0` (count only; a waiting person still cuts a batch short): p50,
+//!   p90, p99 and the worst wait, and the eight processes' contacts per second;
 //! - one `ingest` of 100,000 lines alone, default against `--batch-ms 0`, three rounds
 //!   interleaved (and `--batch-ms 100` and `250` beside them): the throughput ratio.
 //!

@@ -311,10 +311,8 @@ pub fn run_bounded(
                     Err(e) => order.push((n, Some(e))),
                 }
             }
-            let results = match time {
-                Some(t) => store.add_valid_contacts_within(&good, t),
-                None => store.add_valid_contacts(&good),
-            };
+            // Without a time bound a batch still gives way to a person at once.
+            let results = store.add_valid_contacts_within(&good, time.unwrap_or(Duration::MAX));
             let results = match results {
                 Ok(r) => r,
                 Err(e) => break Err(e),
@@ -442,7 +440,9 @@ mod tests {
                 .join("\n")
         };
         let by_count = run_one("count.db", None);
-        // A zero budget commits every 31 contacts: many batches.
+        // With another writer waiting, a zero budget commits every 31 contacts: many
+        // batches.
+        let _other = crate::store::turn::Waiter::new(&dir.path().join("time.db"));
         let by_time = run_one("time.db", Some(Duration::ZERO));
         assert_eq!(by_count.lines().count(), 500);
         assert_eq!(by_time, by_count);

@@ -824,10 +824,10 @@ impl Store {
         self.intake_batch(batch.iter().map(|v| Ok(&v.0)), None)
     }
 
-    /// [`Store::add_valid_contacts`] holding the write lock for about `budget` at
-    /// most, and only until a person waits for it: it commits the contacts taken in by
-    /// then and returns their results, a prefix of `batch` (never empty when `batch`
-    /// is not). The caller offers the rest again.
+    /// [`Store::add_valid_contacts`] that gives the write lock up early: at once when
+    /// a person waits for it, after `budget` when another writer does. It commits the
+    /// contacts taken in by then and returns their results, a prefix of `batch` (never
+    /// empty when `batch` is not). The caller offers the rest again.
     pub fn add_valid_contacts_within(
         &mut self,
         batch: &[ValidContact],
@@ -847,11 +847,15 @@ impl Store {
             let mut st = IntakeStatements::new(tx);
             let mut out = Vec::with_capacity(batch.size_hint().0);
             for v in batch.clone() {
-                // Every 32 contacts (a few microseconds of work each): out of time, or a
-                // person waiting for the lock, commits what is taken in so far.
+                // Every 32 contacts (a few microseconds of work each) the batch commits
+                // what it has taken in when a person waits for the lock, or when its
+                // time is up and any other writer waits. Alone, it runs to its end:
+                // large batches write each index page to the WAL once, not per slice.
                 // (Only a caller that takes a prefix gives a budget.)
                 if out.len() % 32 == 31
-                    && budget.is_some_and(|b| started.elapsed() >= b || ctx.person_waiting())
+                    && budget.is_some_and(|b| {
+                        ctx.person_waiting() || (started.elapsed() >= b && ctx.anyone_waiting())
+                    })
                 {
                     break;
                 }

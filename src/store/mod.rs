@@ -12,7 +12,7 @@ mod schema;
 mod sharing;
 mod sources;
 mod stats;
-mod turn;
+pub(crate) mod turn;
 mod watch;
 mod weights;
 
@@ -265,6 +265,11 @@ impl Ctx<'_> {
     /// commits what it has and lets them go first.
     pub(crate) fn person_waiting(&self) -> bool {
         self.turn.is_some_and(turn::Turn::person_waiting)
+    }
+
+    /// Whether any other writer (a person or another intake) waits for the lock.
+    pub(crate) fn anyone_waiting(&self) -> bool {
+        self.turn.is_some_and(turn::Turn::anyone_waiting)
     }
 }
 
@@ -631,9 +636,13 @@ impl Store {
             }
             let turn = self.turn.as_ref();
             let attempt = (|| {
+                // While it waits for the lock, this writer counts as waiting: a batch
+                // holding the lock then stops at its time bound (see `turn.rs`).
+                let announced = turn.map(turn::Turn::announce);
                 let tx = self
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                drop(announced);
                 if writer == Writer::Intake && turn.is_some_and(turn::Turn::person_waiting) {
                     // Let the person go first: roll back before doing anything.
                     drop(tx);

@@ -8,8 +8,11 @@
 //! - intake, once it holds the write lock, checks whether a person holds the turn,
 //!   and if so rolls back at once and waits for the turn to pass before it tries again.
 //!
-//! So a supervisor waits at most for the intake transaction already running (bounded
-//! in time, see `cli::ingest`), never behind the next ones. A process that cannot open
+//! So a supervisor waits at most for the intake transaction already running, which
+//! commits early once it sees them, never behind the next ones. Every writer also
+//! marks itself as waiting while it waits for the lock (a shared lock on byte 1 of
+//! the same file); a batch whose time bound has passed then commits and lets it in.
+//! An intake alone runs its batches to their count. A process that cannot open
 //! the turn file (a user who may only read) writes nothing, so it needs none.
 //!
 //! The busy handler polls every few milliseconds instead of SQLite's default back-off
@@ -141,6 +144,95 @@ impl Turn {
     }
 }
 
+impl Turn {
+    /// Marks this writer as waiting for the write lock until the guard drops: a shared
+    /// lock on byte 1 of the turn file (Linux open-file-description locks, which
+    /// neither `flock` nor SQLite's own locks see).
+    pub(crate) fn announce(&self) -> Announced<'_> {
+        let held = ofd_lock(&self.file, OfdLock::Shared).unwrap_or(false);
+        Announced(self, held)
+    }
+
+    /// For a batch holding the write lock: whether any other writer waits for it.
+    pub(crate) fn anyone_waiting(&self) -> bool {
+        match ofd_lock(&self.file, OfdLock::Exclusive) {
+            Ok(true) => {
+                let _ = ofd_lock(&self.file, OfdLock::Unlock);
+                false
+            }
+            Ok(false) => true,
+            Err(_) => false,
+        }
+    }
+}
+
+/// Another writer that waits for the lock for as long as it lives (tests of the
+/// batches' time bound).
+#[cfg(test)]
+pub(crate) struct Waiter {
+    _turn: Turn,
+}
+
+#[cfg(test)]
+impl Waiter {
+    pub(crate) fn new(db: &Path) -> Waiter {
+        let turn = Turn::open(db).expect("turn file");
+        assert!(ofd_lock(&turn.file, OfdLock::Shared).unwrap_or(false));
+        Waiter { _turn: turn }
+    }
+}
+
+/// A writer waiting for the lock, until dropped.
+pub(crate) struct Announced<'a>(&'a Turn, bool);
+
+impl Drop for Announced<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            let _ = ofd_lock(&self.0.file, OfdLock::Unlock);
+        }
+    }
+}
+
+enum OfdLock {
+    Shared,
+    Exclusive,
+    Unlock,
+}
+
+/// A non-blocking open-file-description lock on byte 1: true if taken (or released).
+#[cfg(target_os = "linux")]
+fn ofd_lock(file: &File, lock: OfdLock) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero `flock` is a valid value; the fields that matter are set.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = match lock {
+        OfdLock::Shared => libc::F_RDLCK,
+        OfdLock::Exclusive => libc::F_WRLCK,
+        OfdLock::Unlock => libc::F_UNLCK,
+    } as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 1;
+    fl.l_len = 1;
+    loop {
+        // SAFETY: fcntl with F_OFD_SETLK reads the `flock` we own for the call.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN | libc::EACCES) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Elsewhere nobody is seen waiting: batches run to their count.
+#[cfg(not(target_os = "linux"))]
+fn ofd_lock(_file: &File, _lock: OfdLock) -> std::io::Result<bool> {
+    Ok(false)
+}
+
 /// The turn, held by a person's write until dropped.
 pub(crate) struct Held<'a>(&'a Turn);
 
@@ -209,6 +301,23 @@ mod tests {
         drop(held);
         assert!(!intake.person_waiting());
         assert!(other.take(Instant::now()).is_some());
+    }
+
+    #[test]
+    fn a_writer_waiting_for_the_lock_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let holder = Turn::open(&db).unwrap();
+        let waiter = Turn::open(&db).unwrap();
+        let other = Turn::open(&db).unwrap();
+        assert!(!holder.anyone_waiting());
+        let a = waiter.announce();
+        let b = other.announce();
+        assert!(holder.anyone_waiting());
+        drop(a);
+        assert!(holder.anyone_waiting(), "one still waits");
+        drop(b);
+        assert!(!holder.anyone_waiting());
     }
 
     #[test]
