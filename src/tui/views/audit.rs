@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{dialog_box, filter_bar, layout};
+use super::{dialog_box, filter_bar, layout, shown};
 use crate::tui::app::{App, visible_offset};
 use crate::tui::dialog::AuditView;
 
@@ -47,14 +47,15 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
         .take(page)
         .map(|(i, e)| {
             let action = match e.entity_id {
-                Some(id) => format!("{} #{id}", e.action),
-                None => e.action.clone(),
+                Some(id) => format!("{} #{id}", shown(&e.action)),
+                None => shown(&e.action).into_owned(),
             };
+            // Actors and before/after values are stored text, as anyone wrote them.
             let row = Row::new(vec![
                 Cell::from(app.time(e.at)),
-                Cell::from(e.actor.clone()),
+                Cell::from(shown(&e.actor).into_owned()),
                 Cell::from(action),
-                Cell::from(e.summary()),
+                Cell::from(shown(&e.summary()).into_owned()),
             ]);
             if i == v.sel.cursor {
                 row.style(theme.selected())

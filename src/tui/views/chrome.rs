@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{fit, hint_line, width};
+use super::{fit, hint_line, shown, width};
 use crate::tui::app::{App, MessageKind, Tab};
 use crate::tui::dialog::Dialog;
 use crate::tui::keymap::Context;
@@ -51,9 +51,9 @@ pub fn status(app: &App, frame: &mut Frame<'_>, area: Rect, long_message: bool) 
     if app.demo {
         parts.push(Span::styled(" DEMO", theme.badge()));
     }
-    parts.push(Span::raw(format!(" {}", app.file_label())));
+    parts.push(Span::raw(format!(" {}", shown(&app.file_label()))));
     parts.push(sep());
-    parts.push(Span::raw(app.store.actor().to_string()));
+    parts.push(Span::raw(shown(app.store.actor()).into_owned()));
     if app.read_only {
         parts.push(sep());
         parts.push(Span::styled("read-only", theme.badge()));
@@ -112,6 +112,7 @@ pub fn status(app: &App, frame: &mut Frame<'_>, area: Rect, long_message: bool) 
                 };
                 let limit =
                     usize::from(area.width).saturating_sub(1) * if long_message { 2 } else { 1 };
+                // Messages quote stored names as they are: `fit` escapes them.
                 Line::from(Span::styled(format!(" {}", fit(&m.text, limit)), style))
             }
             None => Line::from(""),

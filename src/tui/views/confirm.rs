@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{dialog_box, layout};
+use super::{dialog_box, layout, shown, width};
 use crate::tui::action::Command;
 use crate::tui::app::App;
 use crate::tui::dialog::Confirm;
@@ -20,7 +20,8 @@ pub fn render(app: &App, c: &Confirm, frame: &mut Frame<'_>, area: Rect) {
             .unwrap_or_default()
     };
     let mut lines: Vec<Line> = vec![Line::from("")];
-    lines.extend(c.lines.iter().map(|l| Line::from(format!(" {l}"))));
+    // The lines quote names as stored.
+    lines.extend(c.lines.iter().map(|l| Line::from(format!(" {}", shown(l)))));
     lines.push(Line::from(""));
     lines.push(Line::from(vec![
         Span::raw(" "),
@@ -36,14 +37,14 @@ pub fn render(app: &App, c: &Confirm, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(key(Context::Navigation, Command::Back), theme.key()),
         Span::raw(" cancel"),
     ]));
-    let width = c
+    let box_w = c
         .lines
         .iter()
-        .map(|l| l.chars().count() as u16 + 4)
+        .map(|l| width(l) + 4)
         .max()
         .unwrap_or(40)
-        .clamp(40, 76);
-    let boxed = layout::centered(area, width, lines.len() as u16 + 2);
+        .clamp(40, 76) as u16;
+    let boxed = layout::centered(area, box_w, lines.len() as u16 + 2);
     let inner = dialog_box(frame, theme, boxed, &c.title);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

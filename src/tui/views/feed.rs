@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{fit, layout, width};
+use super::{fit, layout, shown, width};
 use crate::domain::ContactStatus;
 use crate::tui::action::Command;
 use crate::tui::app::App;
@@ -27,10 +27,10 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         tags.push(format!("{s} only"));
     }
     if let Some(s) = &f.source_name {
-        tags.push(format!("source {s}"));
+        tags.push(format!("source {}", shown(s)));
     }
     if let Some(o) = &f.operator_name {
-        tags.push(format!("operator {o}"));
+        tags.push(format!("operator {}", shown(o)));
     }
     let top_key = app
         .keymap
@@ -56,12 +56,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     if f.search.editing {
         left.push(Span::raw(" · "));
         left.push(Span::styled("/", theme.key()));
-        left.push(Span::raw(f.search.text.clone()));
+        left.push(Span::raw(shown(&f.search.text).into_owned()));
         left.push(Span::styled("▏", theme.key()));
     } else if !f.searched.is_empty() {
         left.push(Span::raw(" · "));
         left.push(Span::styled("/", theme.key()));
-        left.push(Span::raw(f.searched.clone()));
+        left.push(Span::raw(shown(&f.searched).into_owned()));
     }
     if !f.marks.is_empty() {
         left.push(Span::raw(" · "));
@@ -136,7 +136,6 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
             } else {
                 Span::raw(" ")
             };
-            let message = c.message.replace(['\n', '\r', '\t'], " ");
             Row::new(vec![
                 Cell::from(mark),
                 Cell::from(app.time(c.created_at)),
@@ -144,7 +143,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 Cell::from(fit(&c.lead, lead_w)),
                 Cell::from(operator),
                 Cell::from(Span::styled(c.status.to_string(), status_style)),
-                Cell::from(message),
+                // One line per contact: line breaks show as `\n`.
+                Cell::from(shown(&c.message).into_owned()),
             ])
             .style(row_style)
         })

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{dialog_box, layout, pad};
+use super::{dialog_box, layout, pad, shown};
 use crate::tui::app::App;
 use crate::tui::dialog::FilterPicker;
 
@@ -26,7 +26,7 @@ pub fn render(app: &App, p: &FilterPicker, frame: &mut Frame<'_>, area: Rect) {
             Span::styled(if focused { " ▸ " } else { "   " }, theme.key()),
             Span::raw(pad(&format!("{label}:"), 10)),
             Span::styled(
-                format!("◀ {} ▶", value.clone().unwrap_or_default()),
+                format!("◀ {} ▶", shown(value.as_deref().unwrap_or_default())),
                 if focused {
                     theme.selected()
                 } else {

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{dialog_box, fit, layout, pad};
+use super::{dialog_box, fit, layout, pad, shown, width};
 use crate::tui::app::App;
 use crate::tui::dialog::{FieldKind, Form, FormKind};
 
@@ -25,7 +25,7 @@ pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
         ];
         match &f.kind {
             FieldKind::Choice { .. } => {
-                let text = format!("◀ {} ▶", f.shown());
+                let text = format!("◀ {} ▶", shown(f.shown()));
                 spans.push(Span::styled(
                     text,
                     if focused {
@@ -36,16 +36,10 @@ pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
                 ));
             }
             _ => {
-                // The end of a long value stays visible while typing.
-                let v = &f.value;
-                let n = v.chars().count();
-                let shown: String = if n > value_w.saturating_sub(1) {
-                    v.chars().skip(n + 1 - value_w.max(1)).collect()
-                } else {
-                    v.clone()
-                };
+                // A value filled in from the file may hold control characters. The
+                // end of a long value stays visible while typing.
                 spans.push(Span::styled(
-                    shown,
+                    tail(&shown(&f.value), value_w.saturating_sub(1)),
                     if focused {
                         theme.title()
                     } else {
@@ -108,4 +102,18 @@ pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
     let boxed = layout::centered(area, box_w, height);
     let inner = dialog_box(frame, theme, boxed, &form.title);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The last characters of `s` that fit in `max` cells.
+fn tail(s: &str, max: usize) -> String {
+    let mut used = 0;
+    let mut start = s.len();
+    for (i, c) in s.char_indices().rev() {
+        used += width(c.encode_utf8(&mut [0; 4]));
+        if used > max {
+            break;
+        }
+        start = i;
+    }
+    s[start..].to_string()
 }

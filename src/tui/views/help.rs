@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{dialog_box, fit, layout, pad};
+use super::{dialog_box, fit, layout, pad, shown};
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
 
@@ -66,7 +66,7 @@ fn lines(km: &Keymap, theme: crate::tui::theme::Theme, read_only: bool) -> Vec<L
         format!(
             "Change keys in {}",
             Keymap::user_path()
-                .map(|p| p.display().to_string())
+                .map(|p| shown(&p.display().to_string()).into_owned())
                 .unwrap_or_else(|| "keymap.toml".into())
         ),
         theme.dim(),

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{dialog_box, layout};
+use super::{dialog_box, layout, shown};
 use crate::domain::ContactStatus;
 use crate::tui::app::{App, visible_offset};
 use crate::tui::dialog::LeadCard;
@@ -21,7 +21,7 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
         Line::from(vec![
             Span::styled(format!(" {label:<12}"), theme.dim()),
             match v {
-                Some(v) => Span::raw(v.clone()),
+                Some(v) => Span::raw(shown(v).into_owned()),
                 None => Span::styled("—", theme.dim()),
             },
         ])
@@ -61,10 +61,11 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
             let row = Row::new(vec![
                 Cell::from(format!("#{}", c.id)),
                 Cell::from(app.time(c.created_at)),
-                Cell::from(c.source.clone()),
+                Cell::from(shown(&c.source).into_owned()),
                 Cell::from(Span::styled(c.status.to_string(), status_style)),
-                Cell::from(c.operator.clone().unwrap_or_else(|| "—".into())),
-                Cell::from(c.message.replace(['\n', '\r', '\t'], " ")),
+                Cell::from(shown(c.operator.as_deref().unwrap_or("—")).into_owned()),
+                // One line per contact: line breaks show as `\n`.
+                Cell::from(shown(&c.message).into_owned()),
             ]);
             if i == card.sel.cursor {
                 row.style(theme.selected())

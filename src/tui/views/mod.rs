@@ -1,5 +1,9 @@
 //! The render pass: reads the App, never changes it. One file per tab or dialog;
 //! `layout` is shared with `update`.
+//!
+//! Text from the file or from outside (names, messages, paths, typed filters) reaches
+//! the screen only escaped: through [`shown`], or through `fit`, `pad` and `pad_left`,
+//! which escape before they cut. `width` measures the escaped text.
 
 mod audit;
 mod chrome;
@@ -15,6 +19,8 @@ mod picker;
 mod sources;
 mod weights;
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
@@ -23,6 +29,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::app::{App, Tab};
 use super::dialog::Dialog;
 use super::theme::Theme;
+use crate::domain::{display_width, escape_control};
 
 /// Draws the whole screen for `app`.
 pub fn render(app: &App, frame: &mut Frame<'_>) {
@@ -95,13 +102,12 @@ fn dialog_box(frame: &mut Frame<'_>, theme: Theme, area: Rect, title: &str) -> R
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border())
-        .title(Span::styled(format!(" {title} "), theme.title()));
+        .title(Span::styled(format!(" {} ", shown(title)), theme.title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
 }
 
-/// Display width of a string in terminal cells.
 /// One dim line under a table's header row, for a table with no rows.
 pub(crate) fn empty_table_note(
     frame: &mut Frame<'_>,
@@ -117,14 +123,22 @@ pub(crate) fn empty_table_note(
     );
 }
 
-pub(crate) fn width(s: &str) -> usize {
-    Span::raw(s).width()
+/// `s` as it may be drawn on one line: every control character (newlines included) as
+/// a visible escape (`\e`, `\n`, `\u{9b}`), so nothing stored acts on the terminal.
+pub(crate) fn shown(s: &str) -> Cow<'_, str> {
+    escape_control(s)
 }
 
-/// `s` cut to `max` cells, with `…` when cut.
+/// Cells `s` takes once [`shown`].
+pub(crate) fn width(s: &str) -> usize {
+    display_width(&shown(s))
+}
+
+/// `s` [`shown`] and cut to `max` cells, with `…` when cut.
 pub(crate) fn fit(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
+    let s = shown(s);
+    if width(&s) <= max {
+        return s.into_owned();
     }
     if max == 0 {
         return String::new();
@@ -143,14 +157,14 @@ pub(crate) fn fit(s: &str, max: usize) -> String {
     out
 }
 
-/// `s` cut or padded to exactly `w` cells.
+/// `s` [`shown`], cut or padded to exactly `w` cells.
 pub(crate) fn pad(s: &str, w: usize) -> String {
     let f = fit(s, w);
     let n = width(&f);
     format!("{f}{}", " ".repeat(w.saturating_sub(n)))
 }
 
-/// `s` right-aligned in `w` cells.
+/// `s` [`shown`], right-aligned in `w` cells.
 pub(crate) fn pad_left(s: &str, w: usize) -> String {
     let f = fit(s, w);
     let n = width(&f);
@@ -187,7 +201,10 @@ pub(crate) fn filter_bar(
     f: &crate::tui::app::TextFilter,
     what: &str,
 ) -> Line<'static> {
-    let mut spans = vec![Span::styled("/", theme.key()), Span::raw(f.text.clone())];
+    let mut spans = vec![
+        Span::styled("/", theme.key()),
+        Span::raw(shown(&f.text).into_owned()),
+    ];
     if f.editing {
         spans.push(Span::styled("▏", theme.key()));
         spans.push(Span::styled(

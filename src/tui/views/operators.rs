@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
-use super::{bar, filter_bar, fit, layout, pad_left};
+use super::{bar, filter_bar, fit, layout, pad_left, shown};
 use crate::tui::action::Command;
 use crate::tui::app::{App, visible_offset};
 use crate::tui::keymap::Context;
@@ -53,7 +53,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 base
             };
             Row::new(vec![
-                Cell::from(o.name.clone()),
+                Cell::from(shown(&o.name).into_owned()),
                 Cell::from(if o.active { "yes" } else { "no" }),
                 Cell::from(load),
                 Cell::from(pad_left(&o.sources.to_string(), 7)),
@@ -157,7 +157,10 @@ fn detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border())
-        .title(Span::styled(format!(" {} ", op.name), theme.title()));
+        .title(Span::styled(
+            format!(" {} ", shown(&op.name)),
+            theme.title(),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let w = usize::from(inner.width);

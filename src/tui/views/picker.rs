@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{dialog_box, fit, layout, pad_left};
+use super::{dialog_box, fit, layout, pad_left, shown};
 use crate::tui::app::{App, visible_offset};
 use crate::tui::dialog::AssignPicker;
 
@@ -44,7 +44,7 @@ pub fn render(app: &App, p: &AssignPicker, frame: &mut Frame<'_>, area: Rect) {
                 r.weight.to_string()
             };
             let row = Row::new(vec![
-                Cell::from(r.name.clone()),
+                Cell::from(shown(&r.name).into_owned()),
                 Cell::from(pad_left(&weight, 6)),
                 Cell::from(pad_left(&format!("{}/{}", r.load, r.max_load), 7)),
                 Cell::from(note),

@@ -7,7 +7,7 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
-use super::{bar, filter_bar, fit, layout, pad, pad_left};
+use super::{bar, filter_bar, fit, layout, pad, pad_left, shown};
 use crate::tui::action::Command;
 use crate::tui::app::{App, visible_offset};
 use crate::tui::keymap::Context;
@@ -67,7 +67,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 Cell::from(pad_left("0", 7))
             };
             let row = Row::new(vec![
-                Cell::from(s.name.clone()),
+                Cell::from(shown(&s.name).into_owned()),
                 Cell::from(s.strategy.to_string()),
                 waiting,
                 Cell::from(pad_left(&s.today.to_string(), 5)),
@@ -122,7 +122,7 @@ fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .sources
         .rows
         .get(app.sources.sel.cursor)
-        .map(|s| s.name.clone())
+        .map(|s| shown(&s.name).into_owned())
         .unwrap_or_default();
     let block = Block::new()
         .borders(Borders::ALL)
