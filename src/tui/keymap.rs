@@ -379,6 +379,14 @@ impl Key {
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
+            // A key name is shown in the footer and help: one that would drive the
+            // terminal (a control or bidi character) is no key a person can type by name.
+            (Some(c), None) if crate::domain::text::is_terminal_control(c) => {
+                return Err(format!(
+                    "'{}' is not a key name (write it by name, e.g. space, tab)",
+                    crate::domain::escape_control(s)
+                ));
+            }
             (Some(c), None) => {
                 if mods.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() {
                     KeyCode::Char(c.to_ascii_uppercase())
@@ -750,6 +758,11 @@ mod tests {
         assert_eq!(Key::parse("-").unwrap().code, KeyCode::Char('-'));
         assert_eq!(Key::parse("space").unwrap().code, KeyCode::Char(' '));
         assert_eq!(Key::parse("F5").unwrap().code, KeyCode::F(5));
+        // A key drawn in the footer must not drive the terminal.
+        for bad in ["\u{1b}", "ctrl-\u{7}", "\u{202e}", "\u{9b}"] {
+            let e = Key::parse(bad).unwrap_err();
+            assert!(e.contains("not a key name") && !e.contains('\u{1b}'), "{e}");
+        }
         assert!(Key::parse("f13").is_err());
         assert!(Key::parse("hyper-x").is_err());
         assert!(Key::parse("").is_err());
