@@ -441,3 +441,57 @@ fn supervisor_writes_during_concurrent_ingests_all_land() {
     assert_eq!(updates, writes, "every write of the supervisor landed");
     assert!(max.values().all(|m| *m > 0));
 }
+
+/// Two stores on one file in one process (the TUI's reader and writer, a simulator
+/// thread): opening the second must not drop the first one's locks. POSIX locks belong
+/// to the process and go when any descriptor of the file is closed, so a look at the
+/// file through a descriptor of its own (the header check) would let another process,
+/// closing last as it believes, delete the WAL and shared memory under the first.
+#[test]
+fn a_second_store_in_one_process_keeps_the_first_ones_locks() {
+    let db = Db::new();
+    db.ok(&["operator", "add", "ann"]);
+    let mut first = Store::open(&db.path, OpenOptions::default()).unwrap();
+    first.operators().unwrap();
+    let wal = db.dir.path().join("switchboard.db-wal");
+    let shm = db.dir.path().join("switchboard.db-shm");
+    assert!(wal.exists() && shm.exists());
+    let inode = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).unwrap().ino()
+    };
+    let shm_before = inode(&shm);
+    // The POSIX locks this process holds on the database file (Linux).
+    let my_locks_on_db = || {
+        let me = std::process::id().to_string();
+        let ino = format!(":{}", inode(&db.path));
+        std::fs::read_to_string("/proc/locks")
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.get(1) == Some(&"POSIX")
+                    && f.get(4) == Some(&me.as_str())
+                    && f.get(5).is_some_and(|d| d.ends_with(&ino))
+            })
+            .count()
+    };
+    assert!(
+        my_locks_on_db() > 0,
+        "an open store holds a shared lock on the file"
+    );
+    let mut second = Store::open(&db.path, OpenOptions::default()).unwrap();
+    second.operators().unwrap();
+    assert!(
+        my_locks_on_db() > 0,
+        "opening a second store dropped the process's lock on the file"
+    );
+    // Another process opens and closes the file: it must see it is not the last.
+    db.ok(&["operator", "list"]);
+    assert!(wal.exists(), "the WAL was deleted under two open stores");
+    assert_eq!(inode(&shm), shm_before, "the shared memory was replaced");
+    // And the two stores still exclude another process's writer.
+    first.add_operator("bob", 1, true).unwrap();
+    db.ok(&["operator", "add", "cid"]);
+    assert_eq!(second.operators().unwrap().len(), 3);
+}

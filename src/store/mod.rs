@@ -7,6 +7,7 @@ mod checkpoint;
 mod contacts;
 mod leads;
 mod models;
+mod open_files;
 mod operators;
 mod schema;
 mod sharing;
@@ -289,6 +290,8 @@ pub struct Store {
     turn: Option<turn::Turn>,
     /// Set from another thread to give up a write that is waiting for the file.
     cancel: Option<Arc<AtomicBool>>,
+    /// Last: released after the connections above are closed.
+    _open: open_files::Held,
 }
 
 /// Whose write it is: a person's (a supervisor at a screen or a CLI command) goes
@@ -402,7 +405,11 @@ impl Store {
         if options.read_only {
             return Self::open_read_only(path, options);
         }
-        if let schema::OnDisk::Sqlite { wal } = schema::check_file(&path)? {
+        // A file this process has open already was checked then; looking again through
+        // descriptors of our own would drop its locks (see `open_files.rs`).
+        if !open_files::open_here(&path)
+            && let schema::OnDisk::Sqlite { wal } = schema::check_file(&path)?
+        {
             schema::check_existing(&path, wal)?;
         }
         // No SQLITE_OPEN_URI: `path` is the file that was just checked, never a URI.
@@ -425,6 +432,7 @@ impl Store {
         };
         let actor = options.actor.unwrap_or_else(default_actor);
         let turn = turn::Turn::open(&path);
+        let held = open_files::Held::take(&path);
         let checkpointer = checkpoint::Checkpointer::start(&path);
         if checkpointer.is_some() {
             conn.execute_batch(&format!(
@@ -440,6 +448,7 @@ impl Store {
             clock: None,
             _checkpointer: checkpointer,
             read_only: false,
+            _open: held,
             turn,
             cancel: None,
         })
@@ -455,14 +464,16 @@ impl Store {
                 schema::shown(&path)
             )));
         }
-        let on_disk = schema::check_file(&path)?;
-        let schema::OnDisk::Sqlite { wal } = on_disk else {
-            return Err(StoreError::Io(format!(
-                "{} is empty; --read-only opens an existing switchboard file",
-                schema::shown(&path)
-            )));
-        };
-        schema::check_existing(&path, wal)?;
+        if !open_files::open_here(&path) {
+            let on_disk = schema::check_file(&path)?;
+            let schema::OnDisk::Sqlite { wal } = on_disk else {
+                return Err(StoreError::Io(format!(
+                    "{} is empty; --read-only opens an existing switchboard file",
+                    schema::shown(&path)
+                )));
+            };
+            schema::check_existing(&path, wal)?;
+        }
         let conn = open_connection(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -478,6 +489,7 @@ impl Store {
             });
         }
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        let held = open_files::Held::take(&path);
         let rng = match options.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng::<StdRng>(),
@@ -490,6 +502,7 @@ impl Store {
             clock: None,
             _checkpointer: None,
             read_only: true,
+            _open: held,
             turn: None,
             cancel: None,
         })
