@@ -132,6 +132,8 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
     let mut store = open_store(global)?;
     match command {
         Command::Init => {
+            // A file this user may only read opens fine; init says it cannot write it.
+            store.ensure_writable()?;
             if json {
                 print_json(&serde_json::json!({
                     "path": store.path().display().to_string(),
