@@ -3,6 +3,7 @@
 //! change watcher. Every front end (CLI, TUI, simulator) calls these functions.
 
 mod audit;
+mod check;
 mod checkpoint;
 mod contacts;
 mod leads;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::DomainError;
 
 pub use audit::AuditEntry;
+pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
 pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
