@@ -499,7 +499,10 @@ mod unix {
     /// The highest folder on the way to `db` this user may not search.
     fn unreachable(me: &Me, db: &Path) -> Option<StoreError> {
         let dir = folder(db);
-        if access(&dir, libc::X_OK).is_ok() {
+        // Only a refusal: a folder that is missing or not a folder is another matter.
+        let refused =
+            |p: &Path| access(p, libc::X_OK).is_err_and(|e| e.raw_os_error() == Some(libc::EACCES));
+        if !refused(&dir) {
             return None;
         }
         let mut chain: Vec<PathBuf> = dir.ancestors().map(Path::to_path_buf).collect();
@@ -507,8 +510,8 @@ mod unix {
         let blocked = chain
             .into_iter()
             .filter(|p| !p.as_os_str().is_empty())
-            .find(|p| access(p, libc::X_OK).is_err())?;
-        let meta = std::fs::metadata(&blocked).ok()?;
+            .find(|p| refused(p))?;
+        let meta = std::fs::metadata(&blocked).ok().filter(Metadata::is_dir)?;
         let why = format!("not searchable by you ({})", me.name());
         Some(StoreError::Permission(Box::new(Denied {
             action: "read",
@@ -673,6 +676,15 @@ mod unix {
         }
         if meta.uid() == me.uid {
             format!("chmod u+{bits} {list}")
+        } else if bits == "x" && meta.is_dir() && group == 0 {
+            // Root's own folder: searching it is what others usually may.
+            format!("chmod o+x {list} {by}")
+        } else if group == 0 && !me.in_group(0) {
+            // Nobody is to join root's group: share it through a group of its own.
+            format!(
+                "chgrp GROUP {list} && chmod g+{group_bits} {list} {by}, GROUP being a group {} is in",
+                me.name()
+            )
         } else if me.in_group(group) {
             format!("{} {by}", steps.join(" && "))
         } else {
