@@ -77,6 +77,14 @@ pub enum Command {
         #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH_MS, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         batch_ms: u32,
     },
+    /// What a shared setup needs: owners and modes of the file, its folder, -wal, -shm
+    /// and -turn against the file's group; SQLite's integrity check; each operator's
+    /// load against its active contacts. Exit code 1 on a problem, each with its fix
+    Check {
+        /// First set every operator's load that disagrees to its active contacts
+        #[arg(long)]
+        repair: bool,
+    },
     /// Load the demo data (assets/demo.toml) into the file
     Demo {
         /// Load even if the file is not empty (adds to what is there)

@@ -230,9 +230,15 @@ fn quiet_on_closed_pipe() {
 pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
     quiet_on_closed_pipe();
     let json = global.json;
+    if let Command::Check { repair } = command {
+        return check(global, repair);
+    }
     let mut store = open_store(global)?;
     match command {
+        Command::Check { .. } => unreachable!("handled above"),
         Command::Init => {
+            // A file this user may only read opens fine; init says it cannot write it.
+            store.ensure_writable()?;
             if json {
                 print_json(&serde_json::json!({
                     "path": store.path().display().to_string(),
@@ -380,6 +386,72 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `switchboard check [--repair]`: one line per finding, then a summary; exit code 1
+/// when a problem is left.
+fn check(global: &Global, repair: bool) -> Result<ExitCode, CliError> {
+    let path = db_path(global);
+    let mut options = OpenOptions::from_env()?;
+    options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
+    let mut repaired = Vec::new();
+    if repair {
+        let mut store = open_store(global)?;
+        repaired = store.repair_loads()?;
+    }
+    let report = crate::store::check(&path, options);
+    if global.json {
+        let mut value = serde_json::to_value(&report).map_err(|e| CliError::Io(e.to_string()))?;
+        if repair {
+            value["repaired"] =
+                serde_json::to_value(&repaired).map_err(|e| CliError::Io(e.to_string()))?;
+        }
+        print_json(&value)?;
+    } else {
+        for r in &repaired {
+            println!(
+                "repaired  operator #{} '{}': load {} -> {}",
+                r.operator_id,
+                escape_control(&r.operator),
+                r.was,
+                r.now
+            );
+        }
+        // The longest name, "integrity": the details line up whatever was checked.
+        let width = 9;
+        for c in &report.checks {
+            let mut line = format!(
+                "{:<8} {:<width$} {}",
+                if c.ok { "ok" } else { "PROBLEM" },
+                c.name,
+                c.detail
+            );
+            if let Some(fix) = &c.fix {
+                line.push_str("; fix: ");
+                line.push_str(fix);
+            }
+            println!("{}", escape_control(&line));
+        }
+        let problems = report.problems().count();
+        if problems == 0 {
+            println!(
+                "{}: all {} checks passed",
+                escape_control(&report.path),
+                report.checks.len()
+            );
+        } else {
+            println!(
+                "{}: {problems} problem(s) in {} checks",
+                escape_control(&report.path),
+                report.checks.len()
+            );
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn operator(store: &mut Store, json: bool, cmd: OperatorCmd) -> Result<(), CliError> {

@@ -34,6 +34,8 @@ impl Checkpointer {
         )
         .ok()?;
         conn.busy_timeout(Duration::from_millis(50)).ok()?;
+        // Whichever connection closes last keeps the -wal and -shm for readers.
+        super::sharing::keep_companions(&conn).ok()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let handle = thread::Builder::new()

@@ -3,6 +3,7 @@
 //! change watcher. Every front end (CLI, TUI, simulator) calls these functions.
 
 mod audit;
+mod check;
 mod checkpoint;
 mod contacts;
 mod leads;
@@ -30,10 +31,12 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::DomainError;
 
 pub use audit::AuditEntry;
+pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
 pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
 pub use schema::latest_version;
+pub use sharing::Denied;
 pub use stats::{OperatorShare, SourceStats};
 pub use watch::ChangeWatcher;
 
@@ -84,6 +87,10 @@ pub enum StoreError {
         found: i64,
         latest: i64,
     },
+    /// A file or folder of the database keeps this user out: which, its owner and
+    /// mode, why, and the command that fixes it.
+    #[error("{0}")]
+    Permission(Box<Denied>),
     #[error("{0} is open read-only (--read-only): nothing can be changed")]
     ReadOnly(String),
     #[error("cancelled while waiting for the file; nothing was changed")]
@@ -286,6 +293,8 @@ pub struct Store {
     /// open read-only.
     _checkpointer: Option<checkpoint::Checkpointer>,
     read_only: bool,
+    /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
+    immutable: bool,
     /// People's writes go before intake's (see `turn.rs`); `None` without the file.
     turn: Option<turn::Turn>,
     /// Set from another thread to give up a write that is waiting for the file.
@@ -353,6 +362,33 @@ pub(crate) fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result
     Connection::open_with_flags(path, flags)
 }
 
+/// Opens the main connection of a store as `plan` says.
+fn open_planned(path: &Path, plan: sharing::Plan, read_only: bool) -> Result<Connection> {
+    let opened = match plan {
+        // No SQLITE_OPEN_URI: `path` is the file that was just checked, never a URI.
+        sharing::Plan::Normal => open_connection(
+            path,
+            if read_only {
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+            } | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        sharing::Plan::Immutable => open_connection(
+            Path::new(&schema::file_uri(path, true)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        ),
+    };
+    opened.map_err(|e| match sharing::explain(path, StoreError::Sqlite(e)) {
+        StoreError::Sqlite(e) => {
+            StoreError::Io(format!("cannot open {}: {e}", schema::shown(path)))
+        }
+        other => other,
+    })
+}
+
 /// A failed migration in one line: the SQLite error, without the migration's SQL.
 fn migration_failed(e: &rusqlite_migration::Error) -> StoreError {
     let text = match e {
@@ -371,18 +407,23 @@ const PAGE_SIZE: u32 = 4096;
 
 pub(crate) fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     conn.busy_handler(Some(turn::busy))?;
-    // Only takes effect on a file with no pages yet, before WAL mode is set.
-    conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
-    // journal_mode needs a lock of its own; retry like any write.
-    let deadline = Instant::now() + BUSY_DEADLINE;
-    loop {
-        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
-            Ok(_) => break,
-            Err(e) if is_busy(&e) && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(20))
+    // A connection SQLite could open only for reading (this user may not write the
+    // file) sets nothing that writes.
+    if !conn.is_readonly(rusqlite::MAIN_DB)? {
+        // Only takes effect on a file with no pages yet, before WAL mode is set.
+        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
+        // journal_mode needs a lock of its own; retry like any write.
+        let deadline = Instant::now() + BUSY_DEADLINE;
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
+        sharing::keep_companions(conn)?;
     }
     let sync = match durability {
         Durability::Full => "FULL",
@@ -402,24 +443,49 @@ impl Store {
     /// and left as it was.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        if options.read_only {
-            return Self::open_read_only(path, options);
+        let opened = if options.read_only {
+            Self::open_read_only(path.clone(), options)
+        } else {
+            Self::open_read_write(path.clone(), options)
+        };
+        match opened {
+            Ok(store) => {
+                // What this process created beside the file (SQLite's -wal and -shm,
+                // the turn file) takes the file's group and mode.
+                sharing::match_companions(&path);
+                Ok(store)
+            }
+            // A file or folder that keeps this user out is named, with the fix.
+            Err(e @ StoreError::Io(_)) => {
+                Err(sharing::why_cannot(&path, sharing::Need::Read).unwrap_or(e))
+            }
+            Err(e) => Err(sharing::explain(&path, e)),
         }
+    }
+
+    fn open_read_write(path: PathBuf, options: OpenOptions) -> Result<Store> {
         // A file this process has open already was checked then; looking again through
         // descriptors of our own would drop its locks (see `open_files.rs`).
-        if !open_files::open_here(&path)
-            && let schema::OnDisk::Sqlite { wal } = schema::check_file(&path)?
-        {
-            schema::check_existing(&path, wal)?;
-        }
-        // No SQLITE_OPEN_URI: `path` is the file that was just checked, never a URI.
-        let mut conn = open_connection(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", schema::shown(&path))))?;
+        let plan = if open_files::open_here(&path) {
+            sharing::plan(&path, true)?
+        } else {
+            let mut on_disk = schema::check_file(&path)?;
+            if on_disk == schema::OnDisk::New && std::fs::symlink_metadata(&path).is_err() {
+                // Created here, not by SQLite, so that it honours the umask. Looked at
+                // again: another process may have created and filled it meanwhile.
+                sharing::create_database(&path)?;
+                on_disk = schema::check_file(&path)?;
+            }
+            match on_disk {
+                schema::OnDisk::Sqlite { wal } => {
+                    let plan = sharing::plan(&path, wal)?;
+                    schema::check_existing(&path, wal)?;
+                    plan
+                }
+                schema::OnDisk::New => sharing::Plan::Normal,
+            }
+        };
+        let mut conn = open_planned(&path, plan, false)?;
         // The file may have been replaced since the look above; look again on this
         // connection, which has written nothing yet.
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -431,9 +497,14 @@ impl Store {
             None => rand::make_rng::<StdRng>(),
         };
         let actor = options.actor.unwrap_or_else(default_actor);
-        let turn = turn::Turn::open(&path);
+        // A user who may only read the file takes no turns and runs no checkpoints,
+        // and so creates no turn file.
+        let writable = !conn.is_readonly(rusqlite::MAIN_DB)?;
+        let turn = writable.then(|| turn::Turn::open(&path)).flatten();
+        let checkpointer = writable
+            .then(|| checkpoint::Checkpointer::start(&path))
+            .flatten();
         let held = open_files::Held::take(&path);
-        let checkpointer = checkpoint::Checkpointer::start(&path);
         if checkpointer.is_some() {
             conn.execute_batch(&format!(
                 "PRAGMA wal_autocheckpoint = {}",
@@ -448,6 +519,7 @@ impl Store {
             clock: None,
             _checkpointer: checkpointer,
             read_only: false,
+            immutable: plan == sharing::Plan::Immutable,
             _open: held,
             turn,
             cancel: None,
@@ -464,7 +536,9 @@ impl Store {
                 schema::shown(&path)
             )));
         }
-        if !open_files::open_here(&path) {
+        let plan = if open_files::open_here(&path) {
+            sharing::plan(&path, true)?
+        } else {
             let on_disk = schema::check_file(&path)?;
             let schema::OnDisk::Sqlite { wal } = on_disk else {
                 return Err(StoreError::Io(format!(
@@ -472,13 +546,11 @@ impl Store {
                     schema::shown(&path)
                 )));
             };
+            let plan = sharing::plan(&path, wal)?;
             schema::check_existing(&path, wal)?;
-        }
-        let conn = open_connection(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", schema::shown(&path))))?;
+            plan
+        };
+        let conn = open_planned(&path, plan, true)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let state = schema::inspect(&conn, &path)?;
         if state.version < latest_version() {
@@ -502,15 +574,46 @@ impl Store {
             clock: None,
             _checkpointer: None,
             read_only: true,
+            immutable: plan == sharing::Plan::Immutable,
             _open: held,
             turn: None,
             cancel: None,
         })
     }
 
-    /// Whether the file was opened read-only.
+    /// Ok when this process can write the file: the file, its `-wal` and `-shm` and
+    /// the folder they are created in let it, and SQLite opened them for writing; else
+    /// the error that names what is in the way ([`StoreError::Permission`]). Takes the
+    /// write lock for a moment and writes nothing.
+    pub fn ensure_writable(&mut self) -> Result<()> {
+        // SQLite opens a file this user may not write read-only, and then takes an
+        // IMMEDIATE transaction as a read: ask it first.
+        if !self.read_only && self.conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(
+                sharing::why_cannot(&self.path, sharing::Need::Write).unwrap_or_else(|| {
+                    StoreError::Io(format!(
+                        "cannot write {}: SQLite opened it read-only",
+                        schema::shown(&self.path)
+                    ))
+                }),
+            );
+        }
+        // A -wal or -shm SQLite could open only for reading refuses the write lock.
+        self.write(|_, _| Ok(()))
+    }
+
+    /// Whether the file was opened read-only (`--read-only`).
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// Whether this store can write the file: not `--read-only`, not read as
+    /// immutable, and SQLite opened it for writing (a user who may only read gets it
+    /// read-only).
+    pub fn can_write(&self) -> bool {
+        !self.read_only
+            && !self.immutable
+            && !self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true)
     }
 
     /// Marks a file of an older build and brings it to the latest schema. Each step
@@ -603,7 +706,7 @@ impl Store {
 
     /// A watcher on its own connection that tells when any process committed a change.
     pub fn watcher(&self) -> Result<ChangeWatcher> {
-        ChangeWatcher::open(&self.path)
+        ChangeWatcher::open(&self.path, self.immutable)
     }
 
     /// A flag that, once set (from any thread), makes a write of this store that is
@@ -688,13 +791,18 @@ impl Store {
                     thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_millis(200));
                 }
-                other => return other,
+                other => return other.map_err(|e| sharing::explain(&self.path, e)),
             }
         }
     }
 
     /// Runs read-only `f` in one short read transaction (a consistent snapshot).
     pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let value = self.read_snapshot(f);
+        value.map_err(|e| sharing::explain(&self.path, e))
+    }
+
+    fn read_snapshot<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?;

@@ -354,7 +354,7 @@ fn judge(path: &Path, immutable: bool) -> Result<FileState, StoreError> {
 
 /// A `file:` URI for a read-only look at `path`: every byte outside the unreserved
 /// set percent-encoded, so `?`, `#` and `%` in a name stay part of the name.
-fn file_uri(path: &Path, immutable: bool) -> String {
+pub(crate) fn file_uri(path: &Path, immutable: bool) -> String {
     #[cfg(unix)]
     let bytes = {
         use std::os::unix::ffi::OsStrExt;

@@ -13,12 +13,24 @@ pub struct ChangeWatcher {
 }
 
 impl ChangeWatcher {
-    pub(crate) fn open(path: &Path) -> Result<ChangeWatcher> {
-        let conn = super::open_connection(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
+    /// `immutable`: the file is read as immutable (nobody can write it), as its store
+    /// reads it.
+    pub(crate) fn open(path: &Path, immutable: bool) -> Result<ChangeWatcher> {
+        let opened = if immutable {
+            super::open_connection(
+                Path::new(&super::schema::file_uri(path, true)),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+        } else {
+            super::open_connection(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        };
+        let conn =
+            opened.map_err(|e| StoreError::Io(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let last = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         Ok(ChangeWatcher { conn, last })

@@ -311,7 +311,10 @@ impl App {
     /// Builds the App on an open store and reads the first tab.
     pub fn new(store: Store, options: AppOptions) -> Result<App, StoreError> {
         let watcher = store.watcher()?;
-        let writer = if options.background_writes && !options.read_only {
+        // A user who may only read the file gets the read-only TUI: every editing key
+        // says so instead of failing on the first write.
+        let read_only = options.read_only || !store.can_write();
+        let writer = if options.background_writes && !read_only {
             let mut writer_options = OpenOptions::from_env()?;
             writer_options.actor = Some(store.actor().to_string());
             Some(Writer::start(store.path(), writer_options)?)
@@ -323,7 +326,7 @@ impl App {
             watcher: Some(watcher),
             keymap: options.keymap,
             theme: options.theme,
-            read_only: options.read_only,
+            read_only,
             demo: options.demo,
             redact: options.redact,
             area: Rect::new(0, 0, options.size.0, options.size.1),
@@ -634,7 +637,11 @@ impl App {
     }
 
     fn refuse_read_only(&mut self) {
-        self.error("read-only: editing is disabled (started with --read-only)");
+        self.error(if self.store.is_read_only() || self.store.can_write() {
+            "read-only: editing is disabled (started with --read-only)"
+        } else {
+            "read-only: you may not write this file, so editing is disabled (see switchboard check)"
+        });
     }
 
     fn dispatch(&mut self, action: Action) -> Result<(), StoreError> {

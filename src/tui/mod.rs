@@ -91,11 +91,16 @@ fn create_demo_file(global: &Global) -> Result<(), TuiError> {
     let mut loading = path.clone().into_os_string();
     loading.push(".loading");
     let loading = PathBuf::from(loading);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = loading.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
+    // The files of an interrupted load, and the companions a complete one leaves
+    // (writers keep -wal and -shm, emptied, for readers).
+    let remove_loading = |suffixes: &[&str]| {
+        for suffix in suffixes {
+            let mut p = loading.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    };
+    remove_loading(&["", "-wal", "-shm", "-turn"]);
     eprintln!("creating {} from the demo data…", path.display());
     {
         let mut partial = global.clone();
@@ -105,5 +110,6 @@ fn create_demo_file(global: &Global) -> Result<(), TuiError> {
         // Dropped here: the last connection checkpoints the WAL into the file.
     }
     std::fs::rename(&loading, &path)?;
+    remove_loading(&["-wal", "-shm", "-turn"]);
     Ok(())
 }
