@@ -1,5 +1,6 @@
 //! `ingest` killed with SIGKILL at random points, over and over, on one file: after
-//! each kill the file is whole, loads match the open contacts, and every line whose
+//! each kill `switchboard check` passes (the file is whole, loads match the open
+//! contacts), and every line whose
 //! result `ingest` printed (an acknowledged line) is in the file, once.
 
 mod common;
@@ -91,6 +92,13 @@ fn ingest_killed_at_random_points_loses_no_acknowledged_line() {
                 acknowledged.insert(key.to_string(), id);
             }
         }
+        // `switchboard check` passes: integrity, loads, the companion files.
+        let check = db.run(&["check"]);
+        assert!(
+            check.status.success(),
+            "round {round}: {}",
+            common::stdout(&check)
+        );
         let conn = db.conn();
         let integrity: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
