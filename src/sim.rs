@@ -173,17 +173,23 @@ pub const MAX_RATE: f64 = 100_000.0;
 impl Plan {
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.count == 0 {
-            return Err(DomainError::new("count must be at least 1"));
+            return Err(DomainError::invalid("count", "count must be at least 1"));
         }
         if let Some(r) = self.rate
             && !(r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r))
         {
-            return Err(DomainError::new(format!(
-                "rate must be between {MIN_RATE} and {MAX_RATE} contacts per second (got {r})"
-            )));
+            return Err(DomainError::invalid(
+                "rate",
+                format!(
+                    "rate must be between {MIN_RATE} and {MAX_RATE} contacts per second (got {r})"
+                ),
+            ));
         }
         if !(0.0..=1.0).contains(&self.repeat) {
-            return Err(DomainError::new("repeat must be between 0 and 1"));
+            return Err(DomainError::invalid(
+                "repeat",
+                "repeat must be between 0 and 1",
+            ));
         }
         Ok(())
     }

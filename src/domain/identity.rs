@@ -18,9 +18,10 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
     let t = raw.trim();
     if t.chars().count() > MAX_PHONE {
-        return Err(DomainError::new(format!(
-            "phone is longer than {MAX_PHONE} characters"
-        )));
+        return Err(DomainError::invalid(
+            "phone",
+            format!("phone is longer than {MAX_PHONE} characters"),
+        ));
     }
     let mut out = String::with_capacity(t.len());
     for (i, c) in t.chars().enumerate() {
@@ -29,20 +30,23 @@ pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
             '+' if i == 0 => out.push('+'),
             ' ' | '-' | '.' | '(' | ')' => {}
             _ => {
-                return Err(DomainError::new(format!(
-                    "phone '{}' has '{}': only digits, a leading +, spaces, dashes, dots and brackets are allowed",
-                    escape_control(t),
-                    c.escape_debug()
-                )));
+                return Err(DomainError::invalid(
+                    "phone",
+                    format!(
+                        "phone '{}' has '{}': only digits, a leading +, spaces, dashes, dots and brackets are allowed",
+                        escape_control(t),
+                        c.escape_debug()
+                    ),
+                ));
             }
         }
     }
     let digits = out.trim_start_matches('+').len();
     if !(3..=20).contains(&digits) {
-        return Err(DomainError::new(format!(
-            "phone '{}' must have 3 to 20 digits",
-            escape_control(t)
-        )));
+        return Err(DomainError::invalid(
+            "phone",
+            format!("phone '{}' must have 3 to 20 digits", escape_control(t)),
+        ));
     }
     Ok(out)
 }
@@ -51,9 +55,10 @@ pub fn normalize_phone(raw: &str) -> Result<String, DomainError> {
 pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
     let t = raw.trim();
     if t.chars().count() > MAX_EMAIL {
-        return Err(DomainError::new(format!(
-            "email is longer than {MAX_EMAIL} characters"
-        )));
+        return Err(DomainError::invalid(
+            "email",
+            format!("email is longer than {MAX_EMAIL} characters"),
+        ));
     }
     let lower = t.to_lowercase();
     let valid = match lower.split_once('@') {
@@ -66,10 +71,13 @@ pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
         None => false,
     };
     if !valid {
-        return Err(DomainError::new(format!(
-            "email '{}' is not an address like name@example.com",
-            escape_control(t)
-        )));
+        return Err(DomainError::invalid(
+            "email",
+            format!(
+                "email '{}' is not an address like name@example.com",
+                escape_control(t)
+            ),
+        ));
     }
     Ok(lower)
 }
@@ -79,9 +87,10 @@ pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
 pub fn normalize_external_id(raw: &str) -> Result<String, DomainError> {
     let t = raw.trim();
     if t.chars().count() > MAX_EXTERNAL_ID {
-        return Err(DomainError::new(format!(
-            "external_id is longer than {MAX_EXTERNAL_ID} characters"
-        )));
+        return Err(DomainError::invalid(
+            "external_id",
+            format!("external_id is longer than {MAX_EXTERNAL_ID} characters"),
+        ));
     }
     refuse_control_chars("external_id", raw, &[])?;
     Ok(t.to_string())
@@ -90,9 +99,10 @@ pub fn normalize_external_id(raw: &str) -> Result<String, DomainError> {
 fn limited(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, DomainError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => Err(DomainError::new(format!(
-            "{field} is longer than {max} characters"
-        ))),
+        Some(t) if t.chars().count() > max => Err(DomainError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        )),
         Some(t) => Ok(Some(t.to_string())),
     }
 }
@@ -125,7 +135,8 @@ impl LeadIdentity {
             name: person_name(name)?,
         };
         if identity.external_id.is_none() && identity.phone.is_none() && identity.email.is_none() {
-            return Err(DomainError::new(
+            return Err(DomainError::invalid(
+                "external_id",
                 "a contact needs at least one of external_id, phone or email",
             ));
         }
@@ -156,9 +167,10 @@ pub fn validate_message(raw: Option<&str>) -> Result<String, DomainError> {
     let raw = raw.unwrap_or("");
     let m = raw.trim();
     if m.chars().count() > MAX_MESSAGE {
-        return Err(DomainError::new(format!(
-            "message is longer than {MAX_MESSAGE} characters"
-        )));
+        return Err(DomainError::invalid(
+            "message",
+            format!("message is longer than {MAX_MESSAGE} characters"),
+        ));
     }
     refuse_chars("message", raw, |c| {
         c.is_control() && !matches!(c, '\n' | '\t' | '\r')

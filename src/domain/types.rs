@@ -12,14 +12,51 @@ pub const MAX_ENTITY_NAME: usize = 64;
 /// Longest source description, in characters.
 pub const MAX_DESCRIPTION: usize = 500;
 
-/// A rule broken by input: always says what was wrong and what is allowed.
+/// A rule broken by input: always says what was wrong and what is allowed, and,
+/// where one field is at fault, which (as the JSON field is named: `phone`, `name`,
+/// `max_load`), so an API can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DomainError(pub String);
+#[error("{message}")]
+pub struct DomainError {
+    field: Option<String>,
+    message: String,
+}
 
 impl DomainError {
+    /// A broken rule that is not one field's.
     pub fn new(msg: impl Into<String>) -> Self {
-        DomainError(msg.into())
+        DomainError {
+            field: None,
+            message: msg.into(),
+        }
+    }
+
+    /// `field` (or a description of it, such as "operator name") holds a bad value.
+    pub fn invalid(field: &str, msg: impl Into<String>) -> Self {
+        DomainError {
+            field: Some(api_field(field).to_string()),
+            message: msg.into(),
+        }
+    }
+
+    /// The field at fault, as the JSON field is named.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// The JSON name of a field described for people ("lead name" is `name`).
+fn api_field(described: &str) -> &str {
+    match described {
+        "lead name" | "operator name" | "source name" => "name",
+        "actor name" => "actor",
+        "max load" => "max_load",
+        other => other,
     }
 }
 
@@ -65,10 +102,13 @@ impl FromStr for Strategy {
         match s.trim().to_ascii_lowercase().as_str() {
             "weighted" => Ok(Strategy::Weighted),
             "capacity" => Ok(Strategy::Capacity),
-            other => Err(DomainError::new(format!(
-                "unknown strategy '{}': expected weighted or capacity",
-                escape_control(other)
-            ))),
+            other => Err(DomainError::invalid(
+                "strategy",
+                format!(
+                    "unknown strategy '{}': expected weighted or capacity",
+                    escape_control(other)
+                ),
+            )),
         }
     }
 }
@@ -129,10 +169,13 @@ impl FromStr for ContactStatus {
             "waiting" => Ok(ContactStatus::Waiting),
             "active" => Ok(ContactStatus::Active),
             "closed" => Ok(ContactStatus::Closed),
-            other => Err(DomainError::new(format!(
-                "unknown status '{}': expected waiting, active or closed",
-                escape_control(other)
-            ))),
+            other => Err(DomainError::invalid(
+                "status",
+                format!(
+                    "unknown status '{}': expected waiting, active or closed",
+                    escape_control(other)
+                ),
+            )),
         }
     }
 }
@@ -184,14 +227,16 @@ pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError
     let field = format!("{kind} name");
     let name = checked_name(&field, raw, is_terminal_control)?;
     if name.chars().count() > MAX_ENTITY_NAME {
-        return Err(DomainError::new(format!(
-            "{field} is longer than {MAX_ENTITY_NAME} characters"
-        )));
+        return Err(DomainError::invalid(
+            &field,
+            format!("{field} is longer than {MAX_ENTITY_NAME} characters"),
+        ));
     }
     if name.chars().all(|c| c.is_ascii_digit()) {
-        return Err(DomainError::new(format!(
-            "{field} '{name}' is all digits, which would read as an id"
-        )));
+        return Err(DomainError::invalid(
+            &field,
+            format!("{field} '{name}' is all digits, which would read as an id"),
+        ));
     }
     Ok(name.to_string())
 }
@@ -202,9 +247,10 @@ pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError
 pub fn validate_actor(raw: &str) -> Result<String, DomainError> {
     let name = checked_name("actor name", raw, is_terminal_control)?;
     if name.chars().count() > MAX_ENTITY_NAME {
-        return Err(DomainError::new(format!(
-            "actor name is longer than {MAX_ENTITY_NAME} characters"
-        )));
+        return Err(DomainError::invalid(
+            "actor",
+            format!("actor name is longer than {MAX_ENTITY_NAME} characters"),
+        ));
     }
     Ok(name.to_string())
 }
@@ -218,14 +264,20 @@ pub(crate) fn checked_name<'a>(
 ) -> Result<&'a str, DomainError> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(DomainError::new(format!("{field} must not be empty")));
+        return Err(DomainError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     refuse_chars(field, raw, refused)?;
     if name.chars().all(is_invisible) {
-        return Err(DomainError::new(format!(
-            "{field} has no visible characters (only {})",
-            code_points(name)
-        )));
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "{field} has no visible characters (only {})",
+                code_points(name)
+            ),
+        ));
     }
     Ok(name)
 }
@@ -265,11 +317,14 @@ pub(crate) fn refuse_chars(
             } else {
                 "a line separator"
             };
-            Err(DomainError::new(format!(
-                "{field} contains {what} (U+{:04X} at position {})",
-                c as u32,
-                skipped + i + 1
-            )))
+            Err(DomainError::invalid(
+                field,
+                format!(
+                    "{field} contains {what} (U+{:04X} at position {})",
+                    c as u32,
+                    skipped + i + 1
+                ),
+            ))
         }
     }
 }
@@ -291,6 +346,48 @@ fn code_points(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_the_field_at_fault() {
+        use crate::domain::{LeadIdentity, validate_message};
+        let field = |e: DomainError| e.field().map(str::to_string);
+        assert_eq!(
+            field(validate_entity_name("operator", " ").unwrap_err()).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            field(validate_actor("a\u{1b}").unwrap_err()).as_deref(),
+            Some("actor")
+        );
+        assert_eq!(
+            field(LeadIdentity::parse(None, Some("x1"), None, None).unwrap_err()).as_deref(),
+            Some("phone")
+        );
+        assert_eq!(
+            field(LeadIdentity::parse(None, None, Some("nope"), None).unwrap_err()).as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            field(LeadIdentity::parse(None, None, None, None).unwrap_err()).as_deref(),
+            Some("external_id")
+        );
+        assert_eq!(
+            field(validate_message(Some("a\u{0}b")).unwrap_err()).as_deref(),
+            Some("message")
+        );
+        assert_eq!(
+            field("x".parse::<Strategy>().unwrap_err()).as_deref(),
+            Some("strategy")
+        );
+        assert_eq!(field(DomainError::new("whole")), None);
+        // The message is unchanged.
+        assert_eq!(
+            validate_entity_name("operator", " ")
+                .unwrap_err()
+                .to_string(),
+            "operator name must not be empty"
+        );
+    }
 
     #[test]
     fn strategy_round_trips_and_cycles() {

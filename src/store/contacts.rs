@@ -205,7 +205,7 @@ fn validate(c: &NewContact) -> Result<Valid> {
     let source = c
         .source
         .clone()
-        .ok_or_else(|| DomainError::new("a contact needs a source"))?;
+        .ok_or_else(|| DomainError::invalid("source", "a contact needs a source"))?;
     let identity = LeadIdentity::parse(
         c.external_id.as_deref(),
         c.phone.as_deref(),

@@ -686,9 +686,11 @@ impl Store {
     pub fn set_actor(&mut self, actor: &str) -> Result<()> {
         let a = crate::domain::validate_actor(actor)?;
         if a.eq_ignore_ascii_case(AUTO) {
-            return Err(
-                DomainError::new("actor name 'auto' is reserved for automatic routing").into(),
-            );
+            return Err(DomainError::invalid(
+                "actor",
+                "actor name 'auto' is reserved for automatic routing",
+            )
+            .into());
         }
         self.actor = a;
         Ok(())

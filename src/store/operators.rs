@@ -68,7 +68,11 @@ pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Operator> {
 
 fn check_max_load(max_load: u32) -> Result<()> {
     if max_load > MAX_MAX_LOAD {
-        return Err(DomainError::new(format!("max load must be at most {MAX_MAX_LOAD}")).into());
+        return Err(DomainError::invalid(
+            "max_load",
+            format!("max load must be at most {MAX_MAX_LOAD}"),
+        )
+        .into());
     }
     Ok(())
 }

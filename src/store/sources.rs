@@ -94,11 +94,14 @@ pub(crate) fn find_brief(tx: &Transaction<'_>, r: &EntityRef) -> Result<(i64, St
 fn check_description(d: &str) -> Result<String> {
     let d = d.trim();
     if d.chars().count() > MAX_DESCRIPTION {
-        return Err(DomainError::new(format!(
-            "description is longer than {MAX_DESCRIPTION} characters"
-        ))
+        return Err(DomainError::invalid(
+            "description",
+            format!("description is longer than {MAX_DESCRIPTION} characters"),
+        )
         .into());
     }
+    // Descriptions are printed in tables and titles: no terminal control in them.
+    crate::domain::refuse_control_chars("description", d, &[])?;
     Ok(d.to_string())
 }
 

@@ -42,9 +42,11 @@ impl Store {
         seen: Option<u32>,
     ) -> Result<Weight> {
         if weight > MAX_WEIGHT {
-            return Err(
-                DomainError::new(format!("weight must be between 0 and {MAX_WEIGHT}")).into(),
-            );
+            return Err(DomainError::invalid(
+                "weight",
+                format!("weight must be between 0 and {MAX_WEIGHT}"),
+            )
+            .into());
         }
         self.write(|tx, ctx| {
             let op = operators::find(tx, operator)?;
