@@ -111,10 +111,9 @@ impl fmt::Display for DemoSummary {
 /// Loads the demo into `store`. Refuses a non-empty file unless `force`.
 pub fn load(store: &mut Store, force: bool) -> Result<DemoSummary, StoreError> {
     if !force && !store.is_empty()? {
-        return Err(StoreError::Conflict(format!(
-            "{} is not empty; use --force to add the demo data anyway",
-            store.path().display()
-        )));
+        return Err(StoreError::NotEmpty {
+            path: store.path().display().to_string(),
+        });
     }
     let data = DemoData::embedded()?;
     // Check every name first, so a clash changes nothing.
@@ -133,11 +132,10 @@ pub fn load(store: &mut Store, force: bool) -> Result<DemoSummary, StoreError> {
         )
         .collect();
     if !clashes.is_empty() {
-        return Err(StoreError::Conflict(format!(
-            "the demo data cannot be added: {} already exist(s) in {}; nothing was changed",
-            clashes.join(", "),
-            store.path().display()
-        )));
+        return Err(StoreError::DemoClash {
+            path: store.path().display().to_string(),
+            names: clashes.iter().map(|n| n.to_string()).collect(),
+        });
     }
     let previous_actor = store.actor().to_string();
     store.set_actor("demo")?;

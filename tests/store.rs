@@ -553,7 +553,8 @@ fn contact_ids(s: &Store) -> Vec<i64> {
 fn expected_refusal(e: &StoreError) -> bool {
     matches!(
         e,
-        StoreError::Conflict(_)
+        StoreError::WrongStatus { .. }
+            | StoreError::Unassigned { .. }
             | StoreError::AlreadyAssigned { .. }
             | StoreError::NeedsForce { .. }
     )
@@ -703,7 +704,14 @@ fn an_operator_holding_open_contacts_cannot_be_deleted() {
     let c = add(&mut s, &by_email("web", "a@x.io")).contact;
     let err = s.delete_operator(&r("ann")).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("open contact")),
+        matches!(
+            &err,
+            StoreError::InUse {
+                kind: "operator",
+                count: 1..,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(s.operators().unwrap().len(), 1);
@@ -732,7 +740,14 @@ fn a_source_with_contacts_cannot_be_deleted() {
     s.close_contact(c.id).unwrap();
     let err = s.delete_source(&r("web")).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("1 contact")),
+        matches!(
+            &err,
+            StoreError::InUse {
+                kind: "source",
+                count: 1,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(s.sources().unwrap().len(), 2);

@@ -13,7 +13,8 @@ use serde_json::json;
 
 use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Operator, contact_from_row};
 use super::{
-    AUTO, Ctx, LazyStatement, Result, Store, StoreError, Writer, audit, leads, operators, sources,
+    AUTO, ContactAction, Ctx, LazyStatement, Result, Store, StoreError, Writer, audit, leads,
+    operators, sources,
 };
 use crate::domain::{
     ContactStatus, DomainError, EntityRef, LeadIdentity, Strategy, validate_idempotency_key,
@@ -375,9 +376,10 @@ impl IntakeCache {
         ))?;
         for (&operator_id, &n) in &self.assigned {
             if stmt.execute(params![operator_id, n, now])? != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "routing refused: operator #{operator_id} cannot take {n} more contact(s); nothing was stored"
-                )));
+                return Err(StoreError::LimitRefused {
+                    operator_id,
+                    count: n,
+                });
             }
         }
         self.assigned.clear();
@@ -891,9 +893,11 @@ impl Store {
         self.write(|tx, ctx| {
             let before = get(tx, contact_id)?;
             if before.status == ContactStatus::Closed {
-                return Err(StoreError::Conflict(format!(
-                    "contact #{contact_id} is closed; reopen it first"
-                )));
+                return Err(StoreError::WrongStatus {
+                    contact: contact_id,
+                    status: before.status,
+                    action: ContactAction::Assign,
+                });
             }
             let held_by = || StoreError::AlreadyAssigned {
                 contact: contact_id,
@@ -903,9 +907,9 @@ impl Store {
                 Expect::Waiting if before.status != ContactStatus::Waiting => return Err(held_by()),
                 Expect::Operator(id) if before.operator_id != Some(id) => {
                     return Err(if before.status == ContactStatus::Waiting {
-                        StoreError::Conflict(format!(
-                            "contact #{contact_id} was unassigned meanwhile and is waiting again"
-                        ))
+                        StoreError::Unassigned {
+                            contact: contact_id,
+                        }
                     } else {
                         held_by()
                     });
@@ -971,9 +975,11 @@ impl Store {
         self.write(|tx, ctx| {
             let before = get(tx, contact_id)?;
             if !before.status.can_close() {
-                return Err(StoreError::Conflict(format!(
-                    "contact #{contact_id} is already closed"
-                )));
+                return Err(StoreError::WrongStatus {
+                    contact: contact_id,
+                    status: before.status,
+                    action: ContactAction::Close,
+                });
             }
             let (_, freed) = close_tx(tx, ctx, &before)?;
             drain(tx, ctx, &freed)?;
@@ -989,10 +995,11 @@ impl Store {
         self.write(|tx, ctx| {
             let before = get(tx, contact_id)?;
             if !before.status.can_reopen() {
-                return Err(StoreError::Conflict(format!(
-                    "contact #{contact_id} is {}, not closed",
-                    before.status
-                )));
+                return Err(StoreError::WrongStatus {
+                    contact: contact_id,
+                    status: before.status,
+                    action: ContactAction::Reopen,
+                });
             }
             let (_, waiting) = reopen_tx(tx, ctx, &before)?;
             drain(tx, ctx, &waiting)?;

@@ -28,9 +28,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::domain::DomainError;
+use crate::domain::{ContactStatus, DomainError};
 
 pub use audit::AuditEntry;
+
 pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
@@ -49,8 +50,39 @@ pub enum StoreError {
     Invalid(#[from] DomainError),
     #[error("{kind} {key} not found")]
     NotFound { kind: &'static str, key: String },
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{} named '{name}' already exists", with_article(kind))]
+    NameTaken { kind: &'static str, name: String },
+    /// Refused deletion: the operator holds open contacts, the source has contacts.
+    #[error("{}", in_use_message(kind, name, *count))]
+    InUse {
+        kind: &'static str,
+        name: String,
+        count: u64,
+    },
+    /// The contact is in a status the action does not apply to.
+    #[error("{}", wrong_status_message(*contact, *status, *action))]
+    WrongStatus {
+        contact: i64,
+        status: ContactStatus,
+        action: ContactAction,
+    },
+    /// Compare-and-set lost: the contact was expected with an operator and is waiting.
+    #[error("contact #{contact} was unassigned meanwhile and is waiting again")]
+    Unassigned { contact: i64 },
+    /// The database's backstop refused intake past a limit (a defect if ever seen).
+    #[error(
+        "routing refused: operator #{operator_id} cannot take {count} more contact(s); nothing was stored"
+    )]
+    LimitRefused { operator_id: i64, count: u32 },
+    /// `demo` on a file that is not empty, without --force.
+    #[error("{path} is not empty; use --force to add the demo data anyway")]
+    NotEmpty { path: String },
+    /// `demo --force` where names of the demo exist already.
+    #[error(
+        "the demo data cannot be added: {} already exist(s) in {path}; nothing was changed",
+        names.join(", ")
+    )]
+    DemoClash { path: String, names: Vec<String> },
     #[error("contact #{contact} was already assigned to {operator}")]
     AlreadyAssigned { contact: i64, operator: String },
     /// Assigning by hand to an operator routing would not pick; `why` names the limit.
@@ -102,6 +134,41 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+}
+
+/// What was asked of a contact, for [`StoreError::WrongStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactAction {
+    Assign,
+    Close,
+    Reopen,
+}
+
+fn with_article(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
+fn in_use_message(kind: &str, name: &str, count: u64) -> String {
+    if kind == "operator" {
+        format!(
+            "operator '{name}' holds {count} open contact(s) and cannot be deleted; deactivate it instead"
+        )
+    } else {
+        format!("{kind} '{name}' has {count} contact(s) and cannot be deleted")
+    }
+}
+
+fn wrong_status_message(contact: i64, status: ContactStatus, action: ContactAction) -> String {
+    match action {
+        ContactAction::Assign => format!("contact #{contact} is {status}; reopen it first"),
+        ContactAction::Close => format!("contact #{contact} is already closed"),
+        ContactAction::Reopen => format!("contact #{contact} is {status}, not closed"),
+    }
 }
 
 /// One field another writer changed since the person's screen showed it.
@@ -855,4 +922,77 @@ pub fn default_actor() -> String {
         .and_then(|s| crate::domain::validate_actor(&s).ok())
         .filter(|s| !s.eq_ignore_ascii_case(AUTO))
         .unwrap_or_else(|| "supervisor".to_string())
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// Typed errors keep the words people read.
+    #[test]
+    fn typed_errors_keep_their_messages() {
+        let cases: Vec<(StoreError, &str)> = vec![
+            (
+                StoreError::NameTaken {
+                    kind: "operator",
+                    name: "Ann".into(),
+                },
+                "an operator named 'Ann' already exists",
+            ),
+            (
+                StoreError::NameTaken {
+                    kind: "source",
+                    name: "web".into(),
+                },
+                "a source named 'web' already exists",
+            ),
+            (
+                StoreError::InUse {
+                    kind: "operator",
+                    name: "Ann".into(),
+                    count: 2,
+                },
+                "operator 'Ann' holds 2 open contact(s) and cannot be deleted; deactivate it instead",
+            ),
+            (
+                StoreError::InUse {
+                    kind: "source",
+                    name: "web".into(),
+                    count: 1,
+                },
+                "source 'web' has 1 contact(s) and cannot be deleted",
+            ),
+            (
+                StoreError::WrongStatus {
+                    contact: 7,
+                    status: ContactStatus::Closed,
+                    action: ContactAction::Assign,
+                },
+                "contact #7 is closed; reopen it first",
+            ),
+            (
+                StoreError::WrongStatus {
+                    contact: 7,
+                    status: ContactStatus::Closed,
+                    action: ContactAction::Close,
+                },
+                "contact #7 is already closed",
+            ),
+            (
+                StoreError::WrongStatus {
+                    contact: 7,
+                    status: ContactStatus::Active,
+                    action: ContactAction::Reopen,
+                },
+                "contact #7 is active, not closed",
+            ),
+            (
+                StoreError::Unassigned { contact: 7 },
+                "contact #7 was unassigned meanwhile and is waiting again",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+    }
 }

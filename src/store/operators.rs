@@ -104,9 +104,10 @@ impl Store {
         check_max_load(max_load)?;
         self.write(|tx, ctx| {
             if name_taken(tx, &name, None)? {
-                return Err(StoreError::Conflict(format!(
-                    "an operator named '{name}' already exists"
-                )));
+                return Err(StoreError::NameTaken {
+                    kind: "operator",
+                    name: name.to_string(),
+                });
             }
             tx.prepare_cached(
                 "INSERT INTO operator (name, active, max_load, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -158,14 +159,23 @@ impl Store {
         self.write(|tx, ctx| {
             let op = find(tx, r)?;
             if op.load > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "operator '{}' holds {} open contact(s) and cannot be deleted; deactivate it instead",
-                    op.name, op.load
-                )));
+                return Err(StoreError::InUse {
+                    kind: "operator",
+                    name: op.name.clone(),
+                    count: u64::from(op.load),
+                });
             }
             tx.prepare_cached("DELETE FROM operator WHERE id = ?1")?
                 .execute([op.id])?;
-            audit::record(tx, ctx, "operator.delete", "operator", Some(op.id), Some(snapshot(&op)), None)?;
+            audit::record(
+                tx,
+                ctx,
+                "operator.delete",
+                "operator",
+                Some(op.id),
+                Some(snapshot(&op)),
+                None,
+            )?;
             Ok(op)
         })
     }
@@ -209,9 +219,10 @@ pub(crate) fn update_operator_tx(
     if let Some(name) = new_name
         && name_taken(tx, name, Some(before.id))?
     {
-        return Err(StoreError::Conflict(format!(
-            "an operator named '{name}' already exists"
-        )));
+        return Err(StoreError::NameTaken {
+            kind: "operator",
+            name: name.to_string(),
+        });
     }
     let name = new_name.unwrap_or(&before.name);
     let active = patch.active.unwrap_or(before.active);

@@ -128,9 +128,10 @@ impl Store {
         let description = check_description(description)?;
         self.write(|tx, ctx| {
             if name_taken(tx, &name, None)? {
-                return Err(StoreError::Conflict(format!(
-                    "a source named '{name}' already exists"
-                )));
+                return Err(StoreError::NameTaken {
+                    kind: "source",
+                    name: name.to_string(),
+                });
             }
             tx.prepare_cached(
                 "INSERT INTO source (name, description, strategy, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -179,9 +180,10 @@ impl Store {
             if let Some(name) = &new_name
                 && name_taken(tx, name, Some(before.id))?
             {
-                return Err(StoreError::Conflict(format!(
-                    "a source named '{name}' already exists"
-                )));
+                return Err(StoreError::NameTaken {
+                    kind: "source",
+                    name: name.to_string(),
+                });
             }
             tx.prepare_cached(
                 "UPDATE source SET name = ?1, description = ?2, strategy = ?3 WHERE id = ?4",
@@ -213,10 +215,11 @@ impl Store {
         self.write(|tx, ctx| {
             let s = find(tx, r)?;
             if s.total > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "source '{}' has {} contact(s) and cannot be deleted",
-                    s.name, s.total
-                )));
+                return Err(StoreError::InUse {
+                    kind: "source",
+                    name: s.name.clone(),
+                    count: u64::from(s.total),
+                });
             }
             tx.prepare_cached("DELETE FROM source WHERE id = ?1")?
                 .execute([s.id])?;
