@@ -305,6 +305,19 @@ struct IntakeCache {
     eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
     /// Contacts assigned per operator in this transaction, not yet in `operator.load`.
     assigned: HashMap<i64, u32>,
+    /// Contacts stored in this transaction, not yet in their sources' counters.
+    stored: Stored,
+}
+
+/// What one intake transaction stored, for the counters of schema V3.
+#[derive(Default)]
+struct Stored {
+    /// Ids of the first and the last contact stored.
+    ids: Option<(i64, i64)>,
+    /// (source, contacts, of which waiting): a handful of sources per batch.
+    sources: Vec<(i64, u32, u32)>,
+    /// Contacts routed per (source, operator).
+    routed: HashMap<(i64, i64), u32>,
 }
 
 impl IntakeCache {
@@ -355,11 +368,85 @@ impl IntakeCache {
         Ok(Some((chosen, name)))
     }
 
+    /// Notes a contact this transaction stored, with its operator if routed.
+    fn stored(&mut self, id: i64, source_id: i64, operator_id: Option<i64>) {
+        let s = &mut self.stored;
+        s.ids = Some(s.ids.map_or((id, id), |(first, _)| (first, id)));
+        let waiting = u32::from(operator_id.is_none());
+        match s.sources.iter_mut().find(|(sid, _, _)| *sid == source_id) {
+            Some((_, n, w)) => {
+                *n += 1;
+                *w += waiting;
+            }
+            None => s.sources.push((source_id, 1, waiting)),
+        }
+        if let Some(op) = operator_id {
+            *s.routed.entry((source_id, op)).or_default() += 1;
+        }
+    }
+
+    /// Writes what the transaction did to the operators' loads and day counters and to
+    /// the sources' counters.
+    fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+        self.flush_loads(tx, now)?;
+        self.flush_counts(tx, now)
+    }
+
+    /// Adds this transaction's contacts to their sources' counters (schema V3): one
+    /// UPDATE per source and one per (source, operator) routed to, instead of an
+    /// INSERT trigger that would run for every contact.
+    ///
+    /// The guard: intake stores contacts with consecutive ids, and every source keeps
+    /// the newest id counted for it. If the first contact stored here is not the next
+    /// id after the newest counted one, contacts were stored since by something that
+    /// did not count them, so every counter is recounted from `contact` (in this
+    /// transaction, which then counts its own contacts with them).
+    fn flush_counts(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+        let stored = std::mem::take(&mut self.stored);
+        let Some((first, last)) = stored.ids else {
+            return Ok(());
+        };
+        let counted: i64 = tx
+            .prepare_cached("SELECT coalesce(max(counted_through), 0) FROM source")?
+            .query_row([], |r| r.get(0))?;
+        if first - 1 > counted {
+            tx.execute_batch(super::schema::RECOUNT)?;
+            tx.prepare_cached("UPDATE source SET counted_through = ?1")?
+                .execute([last])?;
+            return Ok(());
+        }
+        let day = super::schema::local_day_sql("?4");
+        let mut stmt = tx.prepare_cached(&format!(
+            "UPDATE source SET total = total + ?2, waiting = waiting + ?3,
+                received_day_count = CASE WHEN {day} > received_day THEN ?2
+                    WHEN {day} = received_day THEN received_day_count + ?2
+                    ELSE received_day_count END,
+                received_day = max(received_day, {day}),
+                counted_through = ?5
+             WHERE id = ?1"
+        ))?;
+        for (source_id, n, waiting) in stored.sources {
+            if stmt.execute(params![source_id, n, waiting, now, last])? != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "source #{source_id} is gone; nothing was stored"
+                )));
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO routed (source_id, operator_id, contacts) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source_id, operator_id) DO UPDATE SET contacts = contacts + excluded.contacts",
+        )?;
+        for ((source_id, operator_id), n) in stored.routed {
+            stmt.execute(params![source_id, operator_id, n])?;
+        }
+        Ok(())
+    }
+
     /// Writes this transaction's new assignments to `operator.load` and to the
     /// operator's day counter ("assigned today", schema V2). Each UPDATE must change
     /// exactly one row; otherwise the operator is inactive or would pass max_load, and
     /// the whole transaction is refused.
-    fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+    fn flush_loads(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
         if self.assigned.is_empty() {
             return Ok(());
         }
@@ -454,6 +541,7 @@ fn intake_one(
         assigned_at,
         assigned_by
     ])?;
+    cache.stored(id, source_id, operator_id);
     Ok(Intake {
         contact: Contact {
             id,
