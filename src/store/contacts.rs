@@ -1119,7 +1119,7 @@ impl Store {
     pub fn drain_all(&mut self) -> Result<usize> {
         self.write(|tx, ctx| {
             let ids: Vec<i64> = tx
-                .prepare_cached("SELECT DISTINCT source_id FROM contact WHERE status = 'waiting'")?
+                .prepare_cached("SELECT id FROM source WHERE waiting > 0")?
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             let routed = drain(tx, ctx, &ids)?;
@@ -1204,11 +1204,12 @@ impl Store {
         })
     }
 
-    /// Contacts waiting for an operator, across sources.
+    /// Contacts waiting for an operator, across sources: the sum of the sources'
+    /// counters (schema V3), whatever the size of the backlog.
     pub fn waiting_count(&mut self) -> Result<u32> {
         self.read(|tx| {
             Ok(tx
-                .prepare_cached("SELECT count(*) FROM contact WHERE status = 'waiting'")?
+                .prepare_cached("SELECT coalesce(sum(waiting), 0) FROM source")?
                 .query_row([], |r| r.get(0))?)
         })
     }
