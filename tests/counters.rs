@@ -631,3 +631,41 @@ fn a_version_2_file_with_history_gets_its_counters() {
     s.delete_operator(&r("bob")).unwrap();
     check(&mut s, &"operator deleted after migration").unwrap();
 }
+
+// ---------------------------------------------------------------- the Sources chart
+
+/// The chart of a source's last N routed contacts looks at its newest 5 x N contacts
+/// only: a backlog of waiting contacts newer than the routed ones shortens the window
+/// instead of being read on every refresh.
+#[test]
+fn the_chart_of_recent_routing_reads_a_bounded_window() {
+    let db = common::Db::new();
+    let mut s = open_seeded(&db.path, 5);
+    s.add_source("web", "", Strategy::Weighted).unwrap();
+    s.add_operator("ann", 100, true).unwrap();
+    s.set_weight(&r("ann"), &r("web"), 1).unwrap();
+    for i in 0..10 {
+        s.add_contact(&new_contact((0, i, None))).unwrap();
+    }
+    s.update_operator(
+        &r("ann"),
+        &OperatorPatch {
+            active: Some(false),
+            ..OperatorPatch::default()
+        },
+    )
+    .unwrap();
+    for i in 0..30 {
+        s.add_contact(&new_contact((0, i, None))).unwrap();
+    }
+    let web = s.source(&r("web")).unwrap().id;
+    let shown = |s: &mut Store, n: usize| {
+        let chart = s.recent_shares(web, n).unwrap().unwrap();
+        (chart.routed, chart.waiting)
+    };
+    // The newest 25 contacts all wait: nothing routed among them.
+    assert_eq!(shown(&mut s, 5), (0, 30));
+    // The newest 50 reach back to all ten routed ones.
+    assert_eq!(shown(&mut s, 10), (10, 30));
+    assert_eq!(shown(&mut s, 200), (10, 30));
+}

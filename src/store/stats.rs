@@ -33,6 +33,10 @@ pub struct SourceStats {
     pub operators: Vec<OperatorShare>,
 }
 
+/// How many of a source's newest contacts the chart of its last N routed ones looks
+/// at, as a multiple of N.
+const RECENT_SCAN: usize = 5;
+
 /// (source, operator or 0 for deleted operators, its name, contacts routed to it).
 type CountRow = (i64, i64, Option<String>, i64);
 
@@ -45,7 +49,10 @@ impl Store {
     }
 
     /// One source's shares over its last `last_routed` routed contacts only (the
-    /// Sources tab chart), read from the contacts themselves.
+    /// Sources tab chart), looked for among its newest `RECENT_SCAN x last_routed`
+    /// contacts: one bounded range of `contact_by_source`, whatever the history. A
+    /// backlog of waiting contacts (no operator) newer than the routed ones then
+    /// shortens the window instead of making every refresh read the whole backlog.
     pub fn recent_shares(
         &mut self,
         source_id: i64,
@@ -117,16 +124,19 @@ impl Store {
                         .collect::<rusqlite::Result<_>>()?
                 }
                 // The last `n` contacts of the source that have an operator now,
-                // newest first through `contact_by_source`.
+                // among its newest `RECENT_SCAN * n`: newest first through
+                // `contact_by_source`, never further.
                 Some((sid, n)) => {
                     let mut stmt = tx.prepare_cached(
                         "SELECT ?1, t.operator_id, o.name, count(*) FROM
-                           (SELECT operator_id FROM contact WHERE source_id = ?1 AND operator_id IS NOT NULL
-                            ORDER BY id DESC LIMIT ?2) t
+                           (SELECT operator_id FROM
+                              (SELECT operator_id FROM contact WHERE source_id = ?1 ORDER BY id DESC LIMIT ?3)
+                            WHERE operator_id IS NOT NULL LIMIT ?2) t
                          LEFT JOIN operator o ON o.id = t.operator_id
                          GROUP BY t.operator_id",
                     )?;
-                    stmt.query_map(rusqlite::params![sid, n as i64], |r| {
+                    let n = n.min(i64::MAX as usize / RECENT_SCAN) as i64;
+                    stmt.query_map(rusqlite::params![sid, n, n * RECENT_SCAN as i64], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                     })?
                     .collect::<rusqlite::Result<_>>()?
