@@ -388,8 +388,16 @@ impl IntakeCache {
     /// Writes what the transaction did to the operators' loads and day counters and to
     /// the sources' counters.
     fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
-        self.flush_loads(tx, now)?;
-        self.flush_counts(tx, now)
+        if self.assigned.is_empty() && self.stored.ids.is_none() {
+            return Ok(());
+        }
+        // The local day of this transaction's contacts, computed by SQLite once for
+        // both counters (a `localtime` conversion costs thousands of instructions).
+        let day: i64 = tx
+            .prepare_cached(&format!("SELECT {}", super::schema::local_day_sql("?1")))?
+            .query_row([now], |r| r.get(0))?;
+        self.flush_loads(tx, day)?;
+        self.flush_counts(tx, day)
     }
 
     /// Adds this transaction's contacts to their sources' counters (schema V3): one
@@ -399,45 +407,50 @@ impl IntakeCache {
     /// The guard: intake stores contacts with consecutive ids, and every source keeps
     /// the newest id counted for it. If the first contact stored here is not the next
     /// id after the newest counted one, contacts were stored since by something that
-    /// did not count them, so every counter is recounted from `contact` (in this
-    /// transaction, which then counts its own contacts with them).
-    fn flush_counts(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+    /// did not count them: the first source's UPDATE then changes nothing, and every
+    /// counter is recounted from `contact` instead (in this transaction, which counts
+    /// its own contacts with them).
+    fn flush_counts(&mut self, tx: &Transaction<'_>, day: i64) -> Result<()> {
         let stored = std::mem::take(&mut self.stored);
         let Some((first, last)) = stored.ids else {
             return Ok(());
         };
-        let counted: i64 = tx
-            .prepare_cached("SELECT coalesce(max(counted_through), 0) FROM source")?
-            .query_row([], |r| r.get(0))?;
-        if first - 1 > counted {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE source SET total = total + ?2, waiting = waiting + ?3,
+                received_day_count = CASE WHEN ?4 > received_day THEN ?2
+                    WHEN ?4 = received_day THEN received_day_count + ?2
+                    ELSE received_day_count END,
+                received_day = max(received_day, ?4),
+                counted_through = ?5
+             WHERE id = ?1 AND ?6 - 1 <= (SELECT max(counted_through) FROM source)",
+        )?;
+        for (i, &(source_id, n, waiting)) in stored.sources.iter().enumerate() {
+            if stmt.execute(params![source_id, n, waiting, day, last, first])? == 1 {
+                continue;
+            }
+            // The source cannot be gone (its contacts were just stored, under the
+            // write lock): the guard refused.
+            if i > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the counters of source #{source_id} could not be updated; nothing was stored"
+                )));
+            }
             tx.execute_batch(super::schema::RECOUNT)?;
             tx.prepare_cached("UPDATE source SET counted_through = ?1")?
                 .execute([last])?;
             return Ok(());
         }
-        let day = super::schema::local_day_sql("?4");
-        let mut stmt = tx.prepare_cached(&format!(
-            "UPDATE source SET total = total + ?2, waiting = waiting + ?3,
-                received_day_count = CASE WHEN {day} > received_day THEN ?2
-                    WHEN {day} = received_day THEN received_day_count + ?2
-                    ELSE received_day_count END,
-                received_day = max(received_day, {day}),
-                counted_through = ?5
-             WHERE id = ?1"
-        ))?;
-        for (source_id, n, waiting) in stored.sources {
-            if stmt.execute(params![source_id, n, waiting, now, last])? != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "source #{source_id} is gone; nothing was stored"
-                )));
-            }
-        }
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO routed (source_id, operator_id, contacts) VALUES (?1, ?2, ?3)
-             ON CONFLICT (source_id, operator_id) DO UPDATE SET contacts = contacts + excluded.contacts",
+        // Nearly always the row is there: one UPDATE, an INSERT only for a new pair.
+        let mut add = tx.prepare_cached(
+            "UPDATE routed SET contacts = contacts + ?3 WHERE source_id = ?1 AND operator_id = ?2",
         )?;
         for ((source_id, operator_id), n) in stored.routed {
-            stmt.execute(params![source_id, operator_id, n])?;
+            if add.execute(params![source_id, operator_id, n])? == 0 {
+                tx.prepare_cached(
+                    "INSERT INTO routed (source_id, operator_id, contacts) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![source_id, operator_id, n])?;
+            }
         }
         Ok(())
     }
@@ -446,21 +459,20 @@ impl IntakeCache {
     /// operator's day counter ("assigned today", schema V2). Each UPDATE must change
     /// exactly one row; otherwise the operator is inactive or would pass max_load, and
     /// the whole transaction is refused.
-    fn flush_loads(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+    fn flush_loads(&mut self, tx: &Transaction<'_>, day: i64) -> Result<()> {
         if self.assigned.is_empty() {
             return Ok(());
         }
-        let day = super::schema::local_day_sql("?3");
-        let mut stmt = tx.prepare_cached(&format!(
+        let mut stmt = tx.prepare_cached(
             "UPDATE operator SET load = load + ?2,
-                assigned_day_count = CASE WHEN {day} > assigned_day THEN ?2
-                    WHEN {day} = assigned_day THEN assigned_day_count + ?2
+                assigned_day_count = CASE WHEN ?3 > assigned_day THEN ?2
+                    WHEN ?3 = assigned_day THEN assigned_day_count + ?2
                     ELSE assigned_day_count END,
-                assigned_day = max(assigned_day, {day})
-             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load"
-        ))?;
+                assigned_day = max(assigned_day, ?3)
+             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load",
+        )?;
         for (&operator_id, &n) in &self.assigned {
-            if stmt.execute(params![operator_id, n, now])? != 1 {
+            if stmt.execute(params![operator_id, n, day])? != 1 {
                 return Err(StoreError::Conflict(format!(
                     "routing refused: operator #{operator_id} cannot take {n} more contact(s); nothing was stored"
                 )));
