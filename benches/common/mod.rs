@@ -1,8 +1,11 @@
-//! Shared by the benchmarks: the roster and the deterministic randomness of the traffic.
+//! Shared by the benchmarks: the roster and the deterministic randomness of the traffic;
+//! `history` builds and caches the files of contact history.
 //!
 //! The roster: 8 operators (one inactive), 4 sources, a weight matrix with
 //! zeros, and max_loads with room for the whole file, so every contact routes instead
 //! of waiting. Shared by benches/routing.rs and benches/ingest.rs.
+
+pub mod history;
 
 use switchboard::domain::{EntityRef, Strategy};
 use switchboard::store::Store;
