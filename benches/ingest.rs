@@ -217,7 +217,8 @@ where
 }
 
 /// Writes `rows` as ingest did: transactions of `BATCH` contacts, each new lead just
-/// before its first contact, and each operator's load raised once per transaction.
+/// before its first contact, and each operator's load and each source's counters
+/// (schema V3) raised once per transaction.
 fn write_rows(store: &Store, rows: &StoredRows) {
     let conn = store.connection();
     let mut next_lead = 0;
@@ -237,6 +238,9 @@ fn write_rows(store: &Store, rows: &StoredRows) {
             )
             .expect("prepare contact insert");
         let mut assigned = std::collections::BTreeMap::<i64, i64>::new();
+        // (contacts, waiting) per source; contacts per (source, operator).
+        let mut received = std::collections::BTreeMap::<i64, (i64, i64)>::new();
+        let mut routed = std::collections::BTreeMap::<(i64, i64), i64>::new();
         for c in batch {
             while let Some(l) = rows.leads.get(next_lead).filter(|l| l.0 <= c.1) {
                 lead.execute(rusqlite::params![l.0, l.1, l.2, l.3, l.4, l.5])
@@ -248,8 +252,14 @@ fn write_rows(store: &Store, rows: &StoredRows) {
                     c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9
                 ])
                 .expect("insert contact");
-            if let Some(op) = c.3 {
-                *assigned.entry(op).or_default() += 1;
+            let counts = received.entry(c.2).or_default();
+            counts.0 += 1;
+            match c.3 {
+                Some(op) => {
+                    *assigned.entry(op).or_default() += 1;
+                    *routed.entry((c.2, op)).or_default() += 1;
+                }
+                None => counts.1 += 1,
             }
         }
         let mut load = conn
@@ -257,6 +267,23 @@ fn write_rows(store: &Store, rows: &StoredRows) {
             .expect("prepare load update");
         for (op, n) in assigned {
             assert_eq!(load.execute([op, n]).expect("update load"), 1);
+        }
+        let mut source = conn
+            .prepare_cached(
+                "UPDATE source SET total = total + ?2, waiting = waiting + ?3 WHERE id = ?1",
+            )
+            .expect("prepare source counters");
+        for (id, (n, waiting)) in received {
+            assert_eq!(source.execute([id, n, waiting]).expect("count source"), 1);
+        }
+        let mut count_routed = conn
+            .prepare_cached(
+                "INSERT INTO routed (source_id, operator_id, contacts) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source_id, operator_id) DO UPDATE SET contacts = contacts + excluded.contacts",
+            )
+            .expect("prepare routed counters");
+        for ((id, op), n) in routed {
+            count_routed.execute([id, op, n]).expect("count routed");
         }
         conn.execute_batch("COMMIT").expect("commit");
     }

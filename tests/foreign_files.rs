@@ -258,7 +258,7 @@ fn a_switchboard_look_alike_with_one_more_table_is_refused() {
         &db,
         "PRAGMA application_id = 0; CREATE TABLE notes (id INTEGER PRIMARY KEY);",
     );
-    assert_refused_as_foreign(&db, &["(7 in all)"]);
+    assert_refused_as_foreign(&db, &["(8 in all)"]);
 }
 
 #[test]

@@ -475,7 +475,10 @@ fn read_only_refuses_a_file_that_needs_a_migration_and_leaves_it_as_it_was() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("needs a migration (schema version 1 -> 2)") && err.contains("init"),
+        err.contains(&format!(
+            "needs a migration (schema version 1 -> {})",
+            switchboard::store::latest_version()
+        )) && err.contains("init"),
         "{err}"
     );
     assert_eq!(file_bytes(&path), before, "the file was not migrated");

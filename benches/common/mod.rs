@@ -1,11 +1,14 @@
 //! Shared by the benchmarks: the roster, the deterministic randomness of the traffic
-//! and the `ingest` input. Each bench uses a part of it.
+//! and the `ingest` input; `history` builds and caches the files of contact history.
+//! Each bench uses a part of it.
 //!
 //! The roster: 8 operators (one inactive), 4 sources, a weight matrix with
 //! zeros, and max_loads with room for the whole file, so every contact routes instead
 //! of waiting. Shared by benches/routing.rs and benches/ingest.rs.
 
 #![allow(dead_code)]
+
+pub mod history;
 
 use std::fs;
 use std::path::Path;

@@ -307,6 +307,19 @@ struct IntakeCache {
     eligible: HashMap<i64, Vec<(Candidate, Arc<str>)>>,
     /// Contacts assigned per operator in this transaction, not yet in `operator.load`.
     assigned: HashMap<i64, u32>,
+    /// Contacts stored in this transaction, not yet in their sources' counters.
+    stored: Stored,
+}
+
+/// What one intake transaction stored, for the counters of schema V3.
+#[derive(Default)]
+struct Stored {
+    /// Ids of the first and the last contact stored.
+    ids: Option<(i64, i64)>,
+    /// (source, contacts, of which waiting): a handful of sources per batch.
+    sources: Vec<(i64, u32, u32)>,
+    /// Contacts routed per (source, operator).
+    routed: HashMap<(i64, i64), u32>,
 }
 
 impl IntakeCache {
@@ -357,25 +370,109 @@ impl IntakeCache {
         Ok(Some((chosen, name)))
     }
 
+    /// Notes a contact this transaction stored, with its operator if routed.
+    fn stored(&mut self, id: i64, source_id: i64, operator_id: Option<i64>) {
+        let s = &mut self.stored;
+        s.ids = Some(s.ids.map_or((id, id), |(first, _)| (first, id)));
+        let waiting = u32::from(operator_id.is_none());
+        match s.sources.iter_mut().find(|(sid, _, _)| *sid == source_id) {
+            Some((_, n, w)) => {
+                *n += 1;
+                *w += waiting;
+            }
+            None => s.sources.push((source_id, 1, waiting)),
+        }
+        if let Some(op) = operator_id {
+            *s.routed.entry((source_id, op)).or_default() += 1;
+        }
+    }
+
+    /// Writes what the transaction did to the operators' loads and day counters and to
+    /// the sources' counters.
+    fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+        if self.assigned.is_empty() && self.stored.ids.is_none() {
+            return Ok(());
+        }
+        // The local day of this transaction's contacts, computed by SQLite once for
+        // both counters (a `localtime` conversion costs thousands of instructions).
+        let day: i64 = tx
+            .prepare_cached(&format!("SELECT {}", super::schema::local_day_sql("?1")))?
+            .query_row([now], |r| r.get(0))?;
+        self.flush_loads(tx, day)?;
+        self.flush_counts(tx, day)
+    }
+
+    /// Adds this transaction's contacts to their sources' counters (schema V3): one
+    /// UPDATE per source and one per (source, operator) routed to, instead of an
+    /// INSERT trigger that would run for every contact.
+    ///
+    /// The guard: intake stores contacts with consecutive ids, and every source keeps
+    /// the newest id counted for it. If the first contact stored here is not the next
+    /// id after the newest counted one, contacts were stored since by something that
+    /// did not count them: the first source's UPDATE then changes nothing, and every
+    /// counter is recounted from `contact` instead (in this transaction, which counts
+    /// its own contacts with them).
+    fn flush_counts(&mut self, tx: &Transaction<'_>, day: i64) -> Result<()> {
+        let stored = std::mem::take(&mut self.stored);
+        let Some((first, last)) = stored.ids else {
+            return Ok(());
+        };
+        let mut stmt = tx.prepare_cached(
+            "UPDATE source SET total = total + ?2, waiting = waiting + ?3,
+                received_day_count = CASE WHEN ?4 > received_day THEN ?2
+                    WHEN ?4 = received_day THEN received_day_count + ?2
+                    ELSE received_day_count END,
+                received_day = max(received_day, ?4),
+                counted_through = ?5
+             WHERE id = ?1 AND ?6 - 1 <= (SELECT max(counted_through) FROM source)",
+        )?;
+        for (i, &(source_id, n, waiting)) in stored.sources.iter().enumerate() {
+            if stmt.execute(params![source_id, n, waiting, day, last, first])? == 1 {
+                continue;
+            }
+            // The source cannot be gone (its contacts were just stored, under the
+            // write lock): the guard refused.
+            if i > 0 {
+                return Err(StoreError::CountersRefused { source_id });
+            }
+            tx.execute_batch(super::schema::RECOUNT)?;
+            tx.prepare_cached("UPDATE source SET counted_through = ?1")?
+                .execute([last])?;
+            return Ok(());
+        }
+        // Nearly always the row is there: one UPDATE, an INSERT only for a new pair.
+        let mut add = tx.prepare_cached(
+            "UPDATE routed SET contacts = contacts + ?3 WHERE source_id = ?1 AND operator_id = ?2",
+        )?;
+        for ((source_id, operator_id), n) in stored.routed {
+            if add.execute(params![source_id, operator_id, n])? == 0 {
+                tx.prepare_cached(
+                    "INSERT INTO routed (source_id, operator_id, contacts) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![source_id, operator_id, n])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes this transaction's new assignments to `operator.load` and to the
     /// operator's day counter ("assigned today", schema V2). Each UPDATE must change
     /// exactly one row; otherwise the operator is inactive or would pass max_load, and
     /// the whole transaction is refused.
-    fn flush(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+    fn flush_loads(&mut self, tx: &Transaction<'_>, day: i64) -> Result<()> {
         if self.assigned.is_empty() {
             return Ok(());
         }
-        let day = super::schema::local_day_sql("?3");
-        let mut stmt = tx.prepare_cached(&format!(
+        let mut stmt = tx.prepare_cached(
             "UPDATE operator SET load = load + ?2,
-                assigned_day_count = CASE WHEN {day} > assigned_day THEN ?2
-                    WHEN {day} = assigned_day THEN assigned_day_count + ?2
+                assigned_day_count = CASE WHEN ?3 > assigned_day THEN ?2
+                    WHEN ?3 = assigned_day THEN assigned_day_count + ?2
                     ELSE assigned_day_count END,
-                assigned_day = max(assigned_day, {day})
-             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load"
-        ))?;
+                assigned_day = max(assigned_day, ?3)
+             WHERE id = ?1 AND active = 1 AND load + ?2 <= max_load",
+        )?;
         for (&operator_id, &n) in &self.assigned {
-            if stmt.execute(params![operator_id, n, now])? != 1 {
+            if stmt.execute(params![operator_id, n, day])? != 1 {
                 return Err(StoreError::LimitRefused {
                     operator_id,
                     count: n,
@@ -457,6 +554,7 @@ fn intake_one(
         assigned_at,
         assigned_by
     ])?;
+    cache.stored(id, source_id, operator_id);
     Ok(Intake {
         contact: Contact {
             id,
@@ -1068,7 +1166,7 @@ impl Store {
     pub fn drain_all(&mut self) -> Result<usize> {
         self.write(|tx, ctx| {
             let ids: Vec<i64> = tx
-                .prepare_cached("SELECT DISTINCT source_id FROM contact WHERE status = 'waiting'")?
+                .prepare_cached("SELECT id FROM source WHERE waiting > 0")?
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             let routed = drain(tx, ctx, &ids)?;
@@ -1153,11 +1251,12 @@ impl Store {
         })
     }
 
-    /// Contacts waiting for an operator, across sources.
+    /// Contacts waiting for an operator, across sources: the sum of the sources'
+    /// counters (schema V3), whatever the size of the backlog.
     pub fn waiting_count(&mut self) -> Result<u32> {
         self.read(|tx| {
             Ok(tx
-                .prepare_cached("SELECT count(*) FROM contact WHERE status = 'waiting'")?
+                .prepare_cached("SELECT coalesce(sum(waiting), 0) FROM source")?
                 .query_row([], |r| r.get(0))?)
         })
     }

@@ -74,6 +74,9 @@ pub enum StoreError {
         "routing refused: operator #{operator_id} cannot take {count} more contact(s); nothing was stored"
     )]
     LimitRefused { operator_id: i64, count: u32 },
+    /// Intake could not update a source's counters (a defect if ever seen).
+    #[error("the counters of source #{source_id} could not be updated; nothing was stored")]
+    CountersRefused { source_id: i64 },
     /// `demo` on a file that is not empty, without --force.
     #[error("{path} is not empty; use --force to add the demo data anyway")]
     NotEmpty { path: String },

@@ -13,16 +13,6 @@ use crate::domain::{DomainError, EntityRef, validate_entity_name};
 /// Largest max_load accepted.
 pub const MAX_MAX_LOAD: u32 = 100_000;
 
-pub(crate) fn local_midnight_ms() -> i64 {
-    use chrono::{Local, TimeZone};
-    let today = Local::now().date_naive();
-    today
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| Local.from_local_datetime(&t).earliest())
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
-
 /// Columns of an operator; `?1` is the current time in milliseconds. "Assigned today"
 /// is the operator's day counter when that day is today (see schema V2).
 fn operator_select() -> String {

@@ -4,15 +4,19 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::models::{Source, parse_strategy};
-use super::operators::local_midnight_ms;
-use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit};
+use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit, now_ms, schema};
 use crate::domain::{DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name};
 
-const SOURCE_SELECT: &str = "SELECT s.id, s.name, s.description, s.strategy, s.created_at,
-        (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.status = 'waiting'),
-        (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.id >= ?1),
-        (SELECT count(*) FROM contact c WHERE c.source_id = s.id)
-     FROM source s";
+/// Columns of a source; `?1` is the current time in milliseconds. Waiting, today and
+/// total are the source's counters (schema V3), never counted from history.
+fn source_select() -> String {
+    format!(
+        "SELECT s.id, s.name, s.description, s.strategy, s.created_at, s.waiting,
+            CASE WHEN s.received_day = {} THEN s.received_day_count ELSE 0 END, s.total
+         FROM source s",
+        schema::local_day_sql("?1")
+    )
+}
 
 fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
     Ok(Source {
@@ -27,41 +31,16 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
     })
 }
 
-/// The id of the first contact created at or after `since` (ms), found by bisection
-/// over ids: ids are handed out under the write lock together with `created_at`, so
-/// both grow together. Saves an index on `created_at` that every insert would pay for.
-pub(crate) fn first_contact_since(tx: &Transaction<'_>, since: i64) -> Result<i64> {
-    let (lo, hi): (Option<i64>, Option<i64>) =
-        tx.query_row("SELECT min(id), max(id) FROM contact", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let (Some(mut lo), Some(hi)) = (lo, hi) else {
-        return Ok(i64::MAX);
-    };
-    let mut hi = hi + 1; // the answer is in lo..=hi; hi means "none"
-    let mut stmt =
-        tx.prepare_cached("SELECT created_at FROM contact WHERE id >= ?1 ORDER BY id LIMIT 1")?;
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let at: Option<i64> = stmt.query_row([mid], |r| r.get(0)).optional()?;
-        match at {
-            Some(at) if at >= since => hi = mid,
-            _ => lo = mid + 1,
-        }
-    }
-    Ok(lo)
-}
-
 pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Source> {
-    let today = first_contact_since(tx, local_midnight_ms())?;
+    let now = now_ms();
     let found = match r {
         EntityRef::Id(id) => tx
-            .prepare_cached(&format!("{SOURCE_SELECT} WHERE s.id = ?2"))?
-            .query_row(params![today, id], source_from_row)
+            .prepare_cached(&format!("{} WHERE s.id = ?2", source_select()))?
+            .query_row(params![now, id], source_from_row)
             .optional()?,
         EntityRef::Name(name) => tx
-            .prepare_cached(&format!("{SOURCE_SELECT} WHERE s.name = ?2"))?
-            .query_row(params![today, name], source_from_row)
+            .prepare_cached(&format!("{} WHERE s.name = ?2", source_select()))?
+            .query_row(params![now, name], source_from_row)
             .optional()?,
     };
     found.ok_or_else(|| StoreError::NotFound {
@@ -237,13 +216,13 @@ impl Store {
     }
 
     pub fn sources(&mut self) -> Result<Vec<Source>> {
-        let midnight = local_midnight_ms();
+        let now = now_ms();
         self.read(|tx| {
-            let today = first_contact_since(tx, midnight)?;
             let mut stmt = tx.prepare_cached(&format!(
-                "{SOURCE_SELECT} ORDER BY s.name COLLATE NOCASE, s.id"
+                "{} ORDER BY s.name COLLATE NOCASE, s.id",
+                source_select()
             ))?;
-            let rows = stmt.query_map([today], source_from_row)?;
+            let rows = stmt.query_map([now], source_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

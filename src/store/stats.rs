@@ -33,17 +33,26 @@ pub struct SourceStats {
     pub operators: Vec<OperatorShare>,
 }
 
-/// (source, operator, its name, was assigned, count) of one group of contacts.
-type CountRow = (i64, Option<i64>, Option<String>, bool, i64);
+/// How many of a source's newest contacts the chart of its last N routed ones looks
+/// at, as a multiple of N.
+const RECENT_SCAN: usize = 5;
+
+/// (source, operator or 0 for deleted operators, its name, contacts routed to it).
+type CountRow = (i64, i64, Option<String>, i64);
 
 impl Store {
-    /// Statistics of every source over all its contacts.
+    /// Statistics of every source over all its contacts, read from the counters of
+    /// schema V3 (`source.total`, `source.waiting`, `routed`): the same cost at a
+    /// million contacts as at ten.
     pub fn stats(&mut self) -> Result<Vec<SourceStats>> {
         self.shares_query(None)
     }
 
     /// One source's shares over its last `last_routed` routed contacts only (the
-    /// Sources tab chart).
+    /// Sources tab chart), looked for among its newest `RECENT_SCAN x last_routed`
+    /// contacts: one bounded range of `contact_by_source`, whatever the history. A
+    /// backlog of waiting contacts (no operator) newer than the routed ones then
+    /// shortens the window instead of making every refresh read the whole backlog.
     pub fn recent_shares(
         &mut self,
         source_id: i64,
@@ -59,8 +68,7 @@ impl Store {
         self.read(|tx| {
             let mut sources: BTreeMap<i64, SourceStats> = BTreeMap::new();
             let mut stmt = tx.prepare_cached(
-                "SELECT s.id, s.name, s.strategy,
-                        (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.status = 'waiting')
+                "SELECT s.id, s.name, s.strategy, s.waiting, s.total
                  FROM source s WHERE ?1 IS NULL OR s.id = ?1 ORDER BY s.name COLLATE NOCASE",
             )?;
             let mut order = Vec::new();
@@ -69,7 +77,7 @@ impl Store {
                     source_id: r.get(0)?,
                     source: r.get(1)?,
                     strategy: parse_strategy(2, r.get(2)?)?,
-                    total: 0,
+                    total: r.get::<_, i64>(4)? as u64,
                     routed: 0,
                     waiting: r.get::<_, i64>(3)? as u64,
                     operators: Vec::new(),
@@ -103,44 +111,41 @@ impl Store {
                     });
                 }
             }
-            // (source, operator, its name, was assigned, count). A contact whose operator
-            // was deleted keeps assigned_at: it still counts as routed.
             let counts: Vec<CountRow> = match recent {
+                // All history: the `routed` counters. A contact whose operator was
+                // deleted still counts as routed, under operator 0.
                 None => {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT c.source_id, c.operator_id, o.name, c.assigned_at IS NOT NULL, count(*)
-                         FROM contact c LEFT JOIN operator o ON o.id = c.operator_id
-                         GROUP BY c.source_id, c.operator_id, c.assigned_at IS NOT NULL",
+                        "SELECT r.source_id, r.operator_id, o.name, r.contacts
+                         FROM routed r LEFT JOIN operator o ON o.id = r.operator_id
+                         WHERE r.contacts > 0",
                     )?;
-                    stmt.query_map([], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                        .collect::<rusqlite::Result<_>>()?
                 }
+                // The last `n` contacts of the source that have an operator now,
+                // among its newest `RECENT_SCAN * n`: newest first through
+                // `contact_by_source`, never further.
                 Some((sid, n)) => {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT ?1, t.operator_id, o.name, 1, count(*) FROM
-                           (SELECT operator_id FROM contact WHERE source_id = ?1 AND operator_id IS NOT NULL
-                            ORDER BY id DESC LIMIT ?2) t
+                        "SELECT ?1, t.operator_id, o.name, count(*) FROM
+                           (SELECT operator_id FROM
+                              (SELECT operator_id FROM contact WHERE source_id = ?1 ORDER BY id DESC LIMIT ?3)
+                            WHERE operator_id IS NOT NULL LIMIT ?2) t
                          LEFT JOIN operator o ON o.id = t.operator_id
                          GROUP BY t.operator_id",
                     )?;
-                    stmt.query_map(rusqlite::params![sid, n as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    let n = n.min(i64::MAX as usize / RECENT_SCAN) as i64;
+                    stmt.query_map(rusqlite::params![sid, n, n * RECENT_SCAN as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                     })?
                     .collect::<rusqlite::Result<_>>()?
                 }
             };
-            for (sid, oid, name, assigned, count) in counts {
+            for (sid, oid, name, count) in counts {
                 let count = count as u64;
                 let Some(s) = sources.get_mut(&sid) else { continue };
-                s.total += count;
-                if !assigned && oid.is_none() {
-                    continue;
-                }
                 s.routed += count;
-                // Id 0 collects contacts whose operator was deleted.
-                let oid = oid.unwrap_or(0);
                 let name = if oid == 0 { Some("(deleted operators)".to_string()) } else { name };
                 match s.operators.iter_mut().find(|o| o.operator_id == oid) {
                     Some(o) => o.count += count,
@@ -161,7 +166,7 @@ impl Store {
                     o.actual_share = if s.routed == 0 { 0.0 } else { o.count as f64 / s.routed as f64 };
                 }
                 if recent.is_some() {
-                    // `total` above counted only the recent window.
+                    // The chart's total is its window of routed contacts.
                     s.total = s.routed;
                 }
             }
