@@ -672,3 +672,49 @@ fn the_chart_of_recent_routing_reads_a_bounded_window() {
     assert_eq!(shown(&mut s, 10), (10, 30));
     assert_eq!(shown(&mut s, 200), (10, 30));
 }
+
+/// `switchboard check` compares every counter with the contacts, and `--repair`
+/// recounts them (audited).
+#[test]
+fn check_finds_a_wrong_counter_and_repair_recounts() {
+    let db = common::Db::new();
+    db.ok(&["source", "add", "web"]);
+    db.ok(&["operator", "add", "ann"]);
+    db.ok(&["weight", "set", "ann", "web", "1"]);
+    for i in 0..3 {
+        db.ok(&[
+            "contact",
+            "add",
+            "--source",
+            "web",
+            "--email",
+            &format!("p{i}@x.io"),
+        ]);
+    }
+    assert!(db.run(&["check"]).status.success());
+    db.conn()
+        .execute_batch(
+            "UPDATE source SET total = total + 5, waiting = 2; UPDATE routed SET contacts = 9",
+        )
+        .unwrap();
+    let out = db.run(&["check"]);
+    assert!(!out.status.success());
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("PROBLEM  counters") && text.contains("check --repair"),
+        "{text}"
+    );
+    let out = db.run(&["check", "--repair"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+    assert_eq!(
+        common::count(&db.conn(), "SELECT total FROM source WHERE name = 'web'"),
+        3
+    );
+    assert_eq!(
+        common::count(
+            &db.conn(),
+            "SELECT count(*) FROM audit WHERE action = 'source.recount'"
+        ),
+        1
+    );
+}

@@ -545,7 +545,7 @@ fn check_passes_on_a_good_setup_and_names_each_problem_with_its_fix() {
         "{report}"
     );
     assert!(
-        report.ends_with(&format!("{d}: all 8 checks passed\n")),
+        report.ends_with(&format!("{d}: all 9 checks passed\n")),
         "{report}"
     );
     assert!(line_of(&report, "integrity").ends_with("PRAGMA integrity_check: ok"));
@@ -567,7 +567,8 @@ fn check_passes_on_a_good_setup_and_names_each_problem_with_its_fix() {
             "-turn",
             "schema",
             "integrity",
-            "loads"
+            "loads",
+            "counters"
         ]
     );
 
@@ -617,7 +618,7 @@ fn check_passes_on_a_good_setup_and_names_each_problem_with_its_fix() {
         repaired.starts_with("repaired  operator #1 'ann': load 3 -> 1\n"),
         "{repaired}"
     );
-    assert!(repaired.ends_with("all 8 checks passed\n"), "{repaired}");
+    assert!(repaired.ends_with("all 9 checks passed\n"), "{repaired}");
     assert!(
         env.ok(U1, &db, &["audit"])
             .contains("operator.repair_load #1")

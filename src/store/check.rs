@@ -124,6 +124,50 @@ fn open_problem(path: &Path, e: StoreError) -> Check {
 }
 
 /// Operators whose load is not their count of active contacts.
+/// Each per-source counter that disagrees with a recount of the contacts, described.
+fn counter_mismatches(tx: &Transaction<'_>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stmt = tx.prepare(
+        "SELECT s.id, s.name, s.total, s.waiting,
+                (SELECT count(*) FROM contact c WHERE c.source_id = s.id) AS t,
+                (SELECT count(*) FROM contact c WHERE c.source_id = s.id AND c.status = 'waiting') AS w
+         FROM source s WHERE s.total <> t OR s.waiting <> w ORDER BY s.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            "source #{} '{}' counts total {} and waiting {}, its contacts {} and {}",
+            r.get::<_, i64>(0)?,
+            crate::domain::escape_control(&r.get::<_, String>(1)?),
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?
+        ))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    // Routed counts per (source, operator; 0 for deleted operators), both ways.
+    let routed: i64 = tx.query_row(
+        "SELECT (SELECT count(*) FROM (
+                    SELECT source_id, coalesce(operator_id, 0), count(*) FROM contact
+                    WHERE operator_id IS NOT NULL OR assigned_at IS NOT NULL GROUP BY 1, 2
+                    EXCEPT SELECT source_id, operator_id, contacts FROM routed WHERE contacts > 0))
+              + (SELECT count(*) FROM (
+                    SELECT source_id, operator_id, contacts FROM routed WHERE contacts > 0
+                    EXCEPT SELECT source_id, coalesce(operator_id, 0), count(*) FROM contact
+                    WHERE operator_id IS NOT NULL OR assigned_at IS NOT NULL GROUP BY 1, 2))",
+        [],
+        |r| r.get(0),
+    )?;
+    if routed > 0 {
+        out.push(format!(
+            "{routed} routed count(s) per source and operator differ from the contacts"
+        ));
+    }
+    Ok(out)
+}
+
 fn load_mismatches(tx: &Transaction<'_>) -> Result<Vec<LoadRepair>> {
     let mut stmt = tx.prepare(
         "SELECT o.id, o.name, o.load, (SELECT count(*) FROM contact c
@@ -213,6 +257,23 @@ impl Store {
                 Some(format!("switchboard --db {quoted} check --repair")),
             ));
         }
+        let counters = self.read(counter_mismatches)?;
+        if counters.is_empty() {
+            out.push(Check::ok(
+                "counters",
+                "every source's total, waiting and routed counts equal its contacts".into(),
+            ));
+        } else {
+            let mut listed: Vec<String> = counters.iter().take(LISTED).cloned().collect();
+            if counters.len() > LISTED {
+                listed.push(format!("… ({} in all)", counters.len()));
+            }
+            out.push(Check::problem(
+                "counters",
+                listed.join("; "),
+                Some(format!("switchboard --db {quoted} check --repair")),
+            ));
+        }
         Ok(out)
     }
 
@@ -244,6 +305,25 @@ impl Store {
             freed.sort_unstable();
             freed.dedup();
             contacts::drain(tx, ctx, &freed)?;
+            // The per-source counters (schema V3), recounted from the contacts when any
+            // disagrees.
+            let counters = counter_mismatches(tx)?;
+            if !counters.is_empty() {
+                tx.execute_batch(super::schema::RECOUNT)?;
+                tx.execute(
+                    "UPDATE source SET counted_through = (SELECT coalesce(max(id), 0) FROM contact)",
+                    [],
+                )?;
+                audit::record(
+                    tx,
+                    ctx,
+                    "source.recount",
+                    "source",
+                    None,
+                    Some(json!({ "wrong": counters })),
+                    None,
+                )?;
+            }
             Ok(wrong)
         })
     }
