@@ -389,7 +389,7 @@ fn round_load(db: &Db, operator: &str) -> u64 {
 #[test]
 fn supervisor_writes_during_concurrent_ingests_all_land() {
     let db = Db::new();
-    let max = tight_setup(&db);
+    tight_setup(&db);
     let mut children = Vec::new();
     let mut inputs = 0;
     for p in 0..4 {
@@ -439,7 +439,6 @@ fn supervisor_writes_during_concurrent_ingests_all_land() {
         "SELECT count(*) FROM audit WHERE action = 'source.update'",
     );
     assert_eq!(updates, writes, "every write of the supervisor landed");
-    assert!(max.values().all(|m| *m > 0));
 }
 
 /// Two stores on one file in one process (the TUI's reader and writer, a simulator
