@@ -1,7 +1,8 @@
 //! Checkpoints off the commit path. SQLite's automatic checkpoint runs inside the
 //! COMMIT of whichever transaction crosses the WAL threshold, so one contact in every
-//! few dozen pays for copying hundreds of pages into the file. Each store instead runs
-//! a PASSIVE checkpoint (it never blocks writers or readers) from a thread of its own
+//! few dozen pays for copying hundreds of pages into the file. Each process instead runs,
+//! once per file however many stores it opens on it (see `open_files.rs`), a PASSIVE
+//! checkpoint (it never blocks writers or readers) from a thread of its own
 //! every [`INTERVAL`], on its own connection; the automatic checkpoint stays on as a
 //! safety net at a higher threshold ([`FALLBACK_PAGES`]).
 

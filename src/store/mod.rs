@@ -359,9 +359,6 @@ pub struct Store {
     path: PathBuf,
     /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
     clock: Option<i64>,
-    /// Background checkpoints; `None` if the thread could not start or the file is
-    /// open read-only.
-    _checkpointer: Option<checkpoint::Checkpointer>,
     read_only: bool,
     /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
     immutable: bool,
@@ -369,7 +366,8 @@ pub struct Store {
     turn: Option<turn::Turn>,
     /// Set from another thread to give up a write that is waiting for the file.
     cancel: Option<Arc<AtomicBool>>,
-    /// Last: released after the connections above are closed.
+    /// Last: released after the connections above are closed (with the last store of
+    /// the file in this process, the background checkpointer stops).
     _open: open_files::Held,
 }
 
@@ -571,11 +569,11 @@ impl Store {
         // and so creates no turn file.
         let writable = !conn.is_readonly(rusqlite::MAIN_DB)?;
         let turn = writable.then(|| turn::Turn::open(&path)).flatten();
-        let checkpointer = writable
-            .then(|| checkpoint::Checkpointer::start(&path))
-            .flatten();
-        let held = open_files::Held::take(&path);
-        if checkpointer.is_some() {
+        let (held, checkpointing) = open_files::Held::take(
+            &path,
+            writable.then_some(checkpoint::Checkpointer::start as fn(&Path) -> _),
+        );
+        if checkpointing {
             conn.execute_batch(&format!(
                 "PRAGMA wal_autocheckpoint = {}",
                 checkpoint::FALLBACK_PAGES
@@ -587,7 +585,6 @@ impl Store {
             actor,
             path,
             clock: None,
-            _checkpointer: checkpointer,
             read_only: false,
             immutable: plan == sharing::Plan::Immutable,
             _open: held,
@@ -631,7 +628,7 @@ impl Store {
             });
         }
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
-        let held = open_files::Held::take(&path);
+        let (held, _) = open_files::Held::take(&path, None);
         let rng = match options.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng::<StdRng>(),
@@ -642,7 +639,6 @@ impl Store {
             actor: options.actor.unwrap_or_else(default_actor),
             path,
             clock: None,
-            _checkpointer: None,
             read_only: true,
             immutable: plan == sharing::Plan::Immutable,
             _open: held,
