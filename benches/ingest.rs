@@ -1,4 +1,4 @@
-//! `ingest` throughput: 100,000 JSON lines through `switchboard::cli::ingest::run`
+//! `ingest` throughput: 100,000 JSON lines through `switchboard::intake::run`
 //! (the CLI's default batches, one transaction each, synchronous=FULL), and the same file
 //! through the real binary, `switchboard ingest FILE > /dev/null`.
 //!
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use switchboard::cli::ingest;
+use switchboard::intake as ingest;
 use switchboard::store::{OpenOptions, Store};
 
 mod common;

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod intake;
 pub mod routing;
 pub mod sim;
 pub mod store;

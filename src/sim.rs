@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::cli::args::SimulateArgs;
 use crate::domain::{DomainError, EntityRef};
+use crate::intake::{IntakeWriter, Limits};
 use crate::store::{NewContact, Store, StoreError};
 
 /// Names and messages the generator draws from.
@@ -238,6 +239,10 @@ pub fn run(store: &mut Store, plan: &Plan, progress: &Arc<Progress>) -> Result<R
     };
     let vocab = Vocabulary::default();
     let mut sent = 0u64;
+    // Contacts go through the group-commit writer, on a session of its own, like
+    // every other producer's.
+    let writer = IntakeWriter::spawn(store.session(None)?, Limits::default(), Some(4));
+    let queue = writer.queue();
     let result = (|| -> Result<(), StoreError> {
         while sent < plan.count && !progress.cancel.load(Ordering::Relaxed) {
             // Unthrottled: batches of up to 500 in one transaction; throttled: one by one.
@@ -250,7 +255,11 @@ pub fn run(store: &mut Store, plan: &Plan, progress: &Arc<Progress>) -> Result<R
                 let source = plan.mix.draw(&mut rng);
                 batch.push(generate(store, &mut rng, &vocab, &source, plan.repeat)?);
             }
-            for r in store.add_contacts(&batch)? {
+            let valid = batch
+                .iter()
+                .map(NewContact::validate)
+                .collect::<Result<Vec<_>, _>>()?;
+            for r in queue.add(valid)? {
                 let intake = r?;
                 sent += 1;
                 progress.sent.fetch_add(1, Ordering::Relaxed);
@@ -270,8 +279,11 @@ pub fn run(store: &mut Store, plan: &Plan, progress: &Arc<Progress>) -> Result<R
         }
         Ok(())
     })();
+    drop(queue);
+    let finished = writer.finish();
     progress.finished.store(true, Ordering::Relaxed);
     result?;
+    finished?;
     Ok(Report {
         sent,
         assigned: progress.assigned.load(Ordering::Relaxed),

@@ -70,11 +70,11 @@ pub enum Command {
         /// JSON Lines file; '-' or nothing reads stdin
         file: Option<PathBuf>,
         /// Most lines committed in one transaction
-        #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        #[arg(long, default_value_t = crate::intake::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         batch: u32,
         /// Longest a batch holds the write lock, in milliseconds (0: no time bound);
         /// other writers wait about this long behind intake at most
-        #[arg(long, default_value_t = crate::cli::ingest::DEFAULT_BATCH_MS, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        #[arg(long, default_value_t = crate::intake::DEFAULT_BATCH_MS, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         batch_ms: u32,
     },
     /// What a shared setup needs: owners and modes of the file, its folder, -wal, -shm

@@ -4,7 +4,7 @@
 //! output is escaped by serde_json.
 
 pub mod args;
-pub mod ingest;
+use crate::intake as ingest;
 pub mod table;
 
 use std::io::Write;

@@ -362,6 +362,7 @@ pub struct Store {
     read_only: bool,
     /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
     immutable: bool,
+    durability: Durability,
     /// People's writes go before intake's (see `turn.rs`); `None` without the file.
     turn: Option<turn::Turn>,
     /// Set from another thread to give up a write that is waiting for the file.
@@ -587,6 +588,7 @@ impl Store {
             clock: None,
             read_only: false,
             immutable: plan == sharing::Plan::Immutable,
+            durability: options.durability,
             _open: held,
             turn,
             cancel: None,
@@ -641,9 +643,87 @@ impl Store {
             clock: None,
             read_only: true,
             immutable: plan == sharing::Plan::Immutable,
+            durability: options.durability,
             _open: held,
             turn: None,
             cancel: None,
+        })
+    }
+
+    /// Another connection to this store's file, for another thread of the same process
+    /// (an intake writer, a screen's writer, a request handler), making changes as
+    /// `actor` (`None`: this store's actor). The file was checked and migrated when
+    /// this store opened it, and this store keeps it open, so nothing is checked or
+    /// migrated again, and the process keeps its one checkpointer. A read-only store
+    /// hands out read-only sessions.
+    pub fn session(&self, actor: Option<&str>) -> Result<Store> {
+        let actor = match actor {
+            Some(a) => checked_actor(a)?,
+            None => self.actor.clone(),
+        };
+        let plan = if self.immutable {
+            sharing::Plan::Immutable
+        } else {
+            sharing::Plan::Normal
+        };
+        let read_only = self.read_only || self.immutable;
+        let conn = open_planned(&self.path, plan, read_only)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if read_only {
+            conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        } else {
+            configure(&conn, self.durability)?;
+        }
+        let writable = !read_only && !conn.is_readonly(rusqlite::MAIN_DB)?;
+        let (held, _) = open_files::Held::take(&self.path, None);
+        if writable {
+            conn.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {}",
+                checkpoint::FALLBACK_PAGES
+            ))?;
+        }
+        Ok(Store {
+            conn,
+            rng: rand::make_rng::<StdRng>(),
+            actor,
+            path: self.path.clone(),
+            clock: self.clock,
+            read_only: self.read_only,
+            immutable: self.immutable,
+            durability: self.durability,
+            turn: writable.then(|| turn::Turn::open(&self.path)).flatten(),
+            cancel: None,
+            _open: held,
+        })
+    }
+
+    /// A read-only session: SQLite's query_only, no turn, never a write. For readers
+    /// beside a writer (a server's request handlers).
+    pub fn reader(&self) -> Result<Store> {
+        let conn = open_planned(
+            &self.path,
+            if self.immutable {
+                sharing::Plan::Immutable
+            } else {
+                sharing::Plan::Normal
+            },
+            true,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
+        let (held, _) = open_files::Held::take(&self.path, None);
+        Ok(Store {
+            conn,
+            rng: rand::make_rng::<StdRng>(),
+            actor: self.actor.clone(),
+            path: self.path.clone(),
+            clock: self.clock,
+            read_only: true,
+            immutable: self.immutable,
+            durability: self.durability,
+            turn: None,
+            cancel: None,
+            _open: held,
         })
     }
 
@@ -750,15 +830,7 @@ impl Store {
 
     /// Sets who makes the following changes. `auto` is reserved for routing.
     pub fn set_actor(&mut self, actor: &str) -> Result<()> {
-        let a = crate::domain::validate_actor(actor)?;
-        if a.eq_ignore_ascii_case(AUTO) {
-            return Err(DomainError::invalid(
-                "actor",
-                "actor name 'auto' is reserved for automatic routing",
-            )
-            .into());
-        }
-        self.actor = a;
+        self.actor = checked_actor(actor)?;
         Ok(())
     }
 
@@ -911,6 +983,19 @@ pub fn create_at_schema_version(path: &Path, version: usize) -> Result<()> {
     schema::migrations()
         .to_version(&mut conn, version)
         .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// A valid actor name that is not `auto` (reserved for routing).
+fn checked_actor(actor: &str) -> Result<String> {
+    let a = crate::domain::validate_actor(actor)?;
+    if a.eq_ignore_ascii_case(AUTO) {
+        return Err(DomainError::invalid(
+            "actor",
+            "actor name 'auto' is reserved for automatic routing",
+        )
+        .into());
+    }
+    Ok(a)
 }
 
 /// `$USER`, else `$USERNAME`, else "supervisor".

@@ -315,9 +315,11 @@ impl App {
         // says so instead of failing on the first write.
         let read_only = options.read_only || !store.can_write();
         let writer = if options.background_writes && !read_only {
-            let mut writer_options = OpenOptions::from_env()?;
-            writer_options.actor = Some(store.actor().to_string());
-            Some(Writer::start(store.path(), writer_options)?)
+            let mut session = store.session(None)?;
+            if let Some(seed) = OpenOptions::from_env()?.seed {
+                session.reseed(seed);
+            }
+            Some(Writer::start(session)?)
         } else {
             None
         };
@@ -458,9 +460,10 @@ impl App {
             seed: None,
         };
         self.spawn_simulator(plan, true)?;
-        let mut options = OpenOptions::from_env()?;
-        options.actor = Some("demo".into());
-        let mut store = Store::open(self.store.path(), options)?;
+        let mut store = self.store.session(Some("demo"))?;
+        if let Some(seed) = OpenOptions::from_env()?.seed {
+            store.reseed(seed);
+        }
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
         let handle = std::thread::Builder::new()
@@ -1801,9 +1804,10 @@ impl App {
     fn spawn_simulator(&mut self, plan: Plan, demo: bool) -> Result<(), StoreError> {
         plan.validate()?;
         // Its own connection, so the UI never waits on the simulator's transactions.
-        let mut options = OpenOptions::from_env()?;
-        options.actor = Some(self.store.actor().to_string());
-        let mut store = Store::open(self.store.path(), options)?;
+        let mut store = self.store.session(None)?;
+        if let Some(seed) = OpenOptions::from_env()?.seed {
+            store.reseed(seed);
+        }
         let progress = Arc::new(Progress::default());
         let shared = Arc::clone(&progress);
         let count = plan.count;

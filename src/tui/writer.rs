@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::store::{OpenOptions, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 use super::app::App;
 
@@ -37,9 +37,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Opens the writer's own connection to `path` and starts its thread.
-    pub fn start(path: &std::path::Path, options: OpenOptions) -> Result<Writer, StoreError> {
-        let mut store = Store::open(path, options)?;
+    /// Starts the writer's thread on its own session of the file.
+    pub fn start(mut store: Store) -> Result<Writer, StoreError> {
         let cancel = store.cancel_flag();
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let (done_tx, done_rx) = mpsc::channel::<Done>();
