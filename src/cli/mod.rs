@@ -568,6 +568,7 @@ fn source(store: &mut Store, json: bool, cmd: SourceCmd) -> Result<(), CliError>
                 name: rename,
                 description,
                 strategy: strategy.as_deref().map(parse_strategy).transpose()?,
+                code: None,
             };
             show(
                 &store.update_source(&EntityRef::parse(&source), &patch)?,

@@ -66,13 +66,18 @@ pub struct Source {
     pub total: u32,
     #[serde(serialize_with = "ts")]
     pub created_at: i64,
+    /// How an older HTTP service named the source (unique where set); `null` if none.
+    pub code: Option<String>,
 }
 
+/// Fields of a source to change; `None` keeps the current value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourcePatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub strategy: Option<Strategy>,
+    /// `Some(None)` removes the code.
+    pub code: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
