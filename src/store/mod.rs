@@ -14,6 +14,7 @@ mod schema;
 mod sharing;
 mod sources;
 mod stats;
+mod tokens;
 pub(crate) mod turn;
 mod watch;
 mod weights;
@@ -35,10 +36,11 @@ pub use audit::AuditEntry;
 pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
-pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
+pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Token, Weight};
 pub use schema::latest_version;
 pub use sharing::Denied;
 pub use stats::{OperatorShare, SourceStats};
+pub use tokens::TOKEN_PREFIX;
 pub use watch::ChangeWatcher;
 
 /// Reserved `assigned_by` value of automatic routing.
