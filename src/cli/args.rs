@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::Role;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "switchboard",
@@ -63,6 +65,9 @@ pub enum Command {
     /// Leads
     #[command(subcommand)]
     Lead(LeadCmd),
+    /// API tokens of the HTTP server: add, list, revoke
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Per source and operator: weight, configured share, actual count and share; waiting per source
     Stats,
     /// Take in contacts as JSON Lines (no FILE or '-' = stdin)
@@ -243,4 +248,19 @@ pub enum LeadCmd {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Add a token and print its secret, once (only its hash is stored)
+    Add {
+        name: String,
+        /// intake: only hands in contacts; viewer: only reads; supervisor: everything
+        #[arg(long, value_name = "intake|viewer|supervisor")]
+        role: Role,
+    },
+    /// List tokens (names and roles; never secrets)
+    List,
+    /// Revoke a token: its secret stops working at once
+    Revoke { name: String },
 }

@@ -18,7 +18,7 @@ use crate::store::{
     Contact, Expect, FeedFilter, NewContact, OpenOptions, OperatorPatch, SourcePatch, Store,
     StoreError, default_actor,
 };
-use args::{Command, ContactCmd, Global, LeadCmd, OperatorCmd, SourceCmd, WeightCmd};
+use args::{Command, ContactCmd, Global, LeadCmd, OperatorCmd, SourceCmd, TokenCmd, WeightCmd};
 use table::{Align, Table, pad, preview};
 
 /// A failure to report on one line of stderr. Its text may quote input: print it through
@@ -256,6 +256,7 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
         Command::Source(cmd) => source(&mut store, json, cmd)?,
         Command::Weight(cmd) => weight(&mut store, json, cmd)?,
         Command::Contact(cmd) => contact(&mut store, json, cmd)?,
+        Command::Token(cmd) => token(&mut store, json, cmd)?,
         Command::Lead(LeadCmd::List { limit }) => {
             let mut json_out = json.then(JsonArray::new);
             stream_pages(
@@ -568,6 +569,7 @@ fn source(store: &mut Store, json: bool, cmd: SourceCmd) -> Result<(), CliError>
                 name: rename,
                 description,
                 strategy: strategy.as_deref().map(parse_strategy).transpose()?,
+                code: None,
             };
             show(
                 &store.update_source(&EntityRef::parse(&source), &patch)?,
@@ -649,6 +651,66 @@ fn weight(store: &mut Store, json: bool, cmd: WeightCmd) -> Result<(), CliError>
                 ]);
             }
             print!("{}", t.render());
+        }
+    }
+    Ok(())
+}
+
+fn token(store: &mut Store, json: bool, cmd: TokenCmd) -> Result<(), CliError> {
+    match cmd {
+        TokenCmd::Add { name, role } => {
+            let secret = store.add_token(&name, role)?;
+            // The name as stored (trimmed), read back through the secret just made.
+            let token = store.authenticate(&secret)?.ok_or_else(|| {
+                CliError::Io("the new token cannot be found by its secret".into())
+            })?;
+            if json {
+                print_json(&serde_json::json!({
+                    "name": token.name,
+                    "role": token.role,
+                    "token": secret,
+                }))?;
+            } else {
+                // The secret alone on stdout, so `$(switchboard token add ...)` is it.
+                println!("{secret}");
+            }
+            eprintln!(
+                "token '{}' ({}) added; its secret is shown this once only: switchboard stores just its SHA-256 hash",
+                escape_control(&token.name),
+                token.role
+            );
+        }
+        TokenCmd::List => {
+            let tokens = store.list_tokens()?;
+            if json {
+                return print_json(&tokens);
+            }
+            let mut t = Table::new(&[
+                ("name", Align::Left),
+                ("role", Align::Left),
+                ("created", Align::Left),
+                ("created_by", Align::Left),
+                ("last_used", Align::Left),
+            ]);
+            for tk in &tokens {
+                t.row(vec![
+                    tk.name.clone(),
+                    tk.role.to_string(),
+                    local_time(tk.created_at),
+                    tk.created_by.clone(),
+                    tk.last_used_at.map_or_else(|| "—".into(), local_time),
+                ]);
+            }
+            print!("{}", t.render());
+        }
+        TokenCmd::Revoke { name } => {
+            store.revoke_token(&name)?;
+            let name = name.trim();
+            if json {
+                print_json(&serde_json::json!({"name": name, "revoked": true}))?;
+            } else {
+                println!("token '{}' revoked", escape_control(name));
+            }
         }
     }
     Ok(())

@@ -53,7 +53,8 @@ impl DomainError {
 /// The JSON name of a field described for people ("lead name" is `name`).
 fn api_field(described: &str) -> &str {
     match described {
-        "lead name" | "operator name" | "source name" => "name",
+        "lead name" | "operator name" | "source name" | "token name" => "name",
+        "source code" => "code",
         "actor name" => "actor",
         "max load" => "max_load",
         other => other,
@@ -236,6 +237,30 @@ pub fn validate_entity_name(kind: &str, raw: &str) -> Result<String, DomainError
         return Err(DomainError::invalid(
             &field,
             format!("{field} '{name}' is all digits, which would read as an id"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Trims the code an older HTTP service named a source by and checks it like a name
+/// (see [`validate_token_name`]).
+pub fn validate_source_code(raw: &str) -> Result<String, DomainError> {
+    bounded_name("source code", raw)
+}
+
+/// Trims an API token's name and checks it: non-empty, at most [`MAX_ENTITY_NAME`]
+/// characters, no control characters, not only invisible ones. Digits are fine: a
+/// token is only ever named, never given by id.
+pub fn validate_token_name(raw: &str) -> Result<String, DomainError> {
+    bounded_name("token name", raw)
+}
+
+fn bounded_name(field: &str, raw: &str) -> Result<String, DomainError> {
+    let name = checked_name(field, raw, is_terminal_control)?;
+    if name.chars().count() > MAX_ENTITY_NAME {
+        return Err(DomainError::invalid(
+            field,
+            format!("{field} is longer than {MAX_ENTITY_NAME} characters"),
         ));
     }
     Ok(name.to_string())
@@ -492,6 +517,34 @@ mod tests {
             validate_entity_name("operator", "a\u{200b}").unwrap(),
             "a\u{200b}"
         );
+    }
+
+    #[test]
+    fn source_codes() {
+        assert_eq!(validate_source_code(" 42 ").unwrap(), "42");
+        assert_eq!(validate_source_code("landing-A").unwrap(), "landing-A");
+        let empty = validate_source_code("  ").unwrap_err();
+        assert_eq!(empty.to_string(), "source code must not be empty");
+        assert_eq!(empty.field(), Some("code"));
+        assert!(validate_source_code(&"c".repeat(65)).is_err());
+        assert!(validate_source_code(&"c".repeat(64)).is_ok());
+        assert_eq!(
+            validate_source_code("a\u{1b}b").unwrap_err().to_string(),
+            "source code contains a control character (U+001B at position 2)"
+        );
+        assert!(validate_source_code("\u{200b}").is_err());
+    }
+
+    #[test]
+    fn token_names() {
+        assert_eq!(validate_token_name("  form bot ").unwrap(), "form bot");
+        assert_eq!(validate_token_name("2024").unwrap(), "2024");
+        let empty = validate_token_name("").unwrap_err();
+        assert_eq!(empty.to_string(), "token name must not be empty");
+        assert_eq!(empty.field(), Some("name"));
+        assert!(validate_token_name(&"t".repeat(65)).is_err());
+        assert!(validate_token_name("a\u{7}").is_err());
+        assert!(validate_token_name("\u{feff}").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod schema;
 mod sharing;
 mod sources;
 mod stats;
+mod tokens;
 pub(crate) mod turn;
 mod watch;
 mod weights;
@@ -35,10 +36,11 @@ pub use audit::AuditEntry;
 pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
-pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Weight};
+pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Token, Weight};
 pub use schema::latest_version;
 pub use sharing::Denied;
 pub use stats::{OperatorShare, SourceStats};
+pub use tokens::TOKEN_PREFIX;
 pub use watch::ChangeWatcher;
 
 /// Reserved `assigned_by` value of automatic routing.
@@ -50,7 +52,8 @@ pub enum StoreError {
     Invalid(#[from] DomainError),
     #[error("{kind} {key} not found")]
     NotFound { kind: &'static str, key: String },
-    #[error("{} named '{name}' already exists", with_article(kind))]
+    /// A name (or a code: kind `source code`) another entity of the kind has.
+    #[error("{}", name_taken_message(kind, name))]
     NameTaken { kind: &'static str, name: String },
     /// Refused deletion: the operator holds open contacts, the source has contacts.
     #[error("{}", in_use_message(kind, name, *count))]
@@ -154,6 +157,14 @@ fn with_article(kind: &str) -> String {
         "a"
     };
     format!("{article} {kind}")
+}
+
+fn name_taken_message(kind: &str, name: &str) -> String {
+    if kind.ends_with(" code") {
+        format!("{kind} '{name}' is already in use")
+    } else {
+        format!("{} named '{name}' already exists", with_article(kind))
+    }
 }
 
 fn in_use_message(kind: &str, name: &str, count: u64) -> String {
@@ -1011,6 +1022,7 @@ pub fn default_actor() -> String {
 #[cfg(test)]
 mod error_tests {
     use super::*;
+    use crate::domain::EntityRef;
 
     /// Typed errors keep the words people read.
     #[test]
@@ -1029,6 +1041,27 @@ mod error_tests {
                     name: "web".into(),
                 },
                 "a source named 'web' already exists",
+            ),
+            (
+                StoreError::NameTaken {
+                    kind: "token",
+                    name: "form".into(),
+                },
+                "a token named 'form' already exists",
+            ),
+            (
+                StoreError::NameTaken {
+                    kind: "source code",
+                    name: "L1".into(),
+                },
+                "source code 'L1' is already in use",
+            ),
+            (
+                StoreError::NotFound {
+                    kind: "token",
+                    key: EntityRef::Name("form".into()).to_string(),
+                },
+                "token 'form' not found",
             ),
             (
                 StoreError::InUse {

@@ -3,7 +3,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::domain::{ContactStatus, Strategy};
+use crate::domain::{ContactStatus, Role, Strategy};
 
 pub(crate) fn ts<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_rfc3339(*ms))
@@ -66,13 +66,31 @@ pub struct Source {
     pub total: u32,
     #[serde(serialize_with = "ts")]
     pub created_at: i64,
+    /// How an older HTTP service named the source (unique where set); `null` if none.
+    pub code: Option<String>,
 }
 
+/// Fields of a source to change; `None` keeps the current value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourcePatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub strategy: Option<Strategy>,
+    /// `Some(None)` removes the code.
+    pub code: Option<Option<String>>,
+}
+
+/// An API token as listed: never its secret, nor the secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Token {
+    pub name: String,
+    pub role: Role,
+    #[serde(serialize_with = "ts")]
+    pub created_at: i64,
+    /// Who added it (the actor of `token add`).
+    pub created_by: String,
+    #[serde(serialize_with = "ts_opt")]
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -268,6 +268,26 @@ BEGIN
 END;
 "#;
 
+/// Version 4: bearer tokens for the HTTP server, and a kept source `code`.
+/// - `api_token`: one row per token, found by the SHA-256 of its secret (the secret
+///   itself is never stored). Names compare without ASCII case, as people type them.
+///   Revoking deletes the row, so a revoked name can be given again.
+/// - `source.code`: how an older HTTP service named a source; unique where set.
+const V4: &str = r#"
+CREATE TABLE api_token (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(trim(name)) > 0),
+    role         TEXT NOT NULL CHECK (role = 'intake' OR role = 'viewer' OR role = 'supervisor'),
+    hash         BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    last_used_at INTEGER
+);
+
+ALTER TABLE source ADD COLUMN code TEXT CHECK (code IS NULL OR length(trim(code)) > 0);
+CREATE UNIQUE INDEX source_by_code ON source(code) WHERE code IS NOT NULL;
+"#;
+
 /// Recounts every counter of V3 from `contact`, inside the caller's transaction (who
 /// then moves `counted_through`). What V3's migration fills in, for the schema as it
 /// is now: a migration's text never changes, this follows the schema.
@@ -305,12 +325,13 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up_with_hook(V1, mark_as_ours),
         M::up(V2),
         M::up(V3),
+        M::up(V4),
     ])
 }
 
 /// Schema version this build writes.
 pub fn latest_version() -> i64 {
-    3
+    4
 }
 
 /// Hook of the first migration: a new file carries switchboard's mark from the same
@@ -838,6 +859,61 @@ mod tests {
             assert!(err.to_string().contains("never change"), "{sql}: {err}");
         }
         assert_eq!(counters(&conn), (1, 1, 1, 0));
+    }
+
+    /// A version 3 file migrates to version 4: its sources keep everything and have no
+    /// code; tokens and codes follow the new constraints.
+    #[test]
+    fn version_3_files_get_tokens_and_source_codes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO source (id, name, description, created_at) VALUES (1, 'web', 'site', 5);",
+        )
+        .unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 4);
+        let row: (String, String, i64, Option<String>) = conn
+            .query_row(
+                "SELECT name, description, created_at, code FROM source WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("web".into(), "site".into(), 5, None));
+        let fails = |sql: &str| conn.execute_batch(sql).is_err();
+        // Codes: unique where set, any number of sources without one.
+        conn.execute_batch(
+            "INSERT INTO source (name, created_at) VALUES ('a', 0), ('b', 0);
+             UPDATE source SET code = 'X' WHERE name = 'a';",
+        )
+        .unwrap();
+        assert!(fails("UPDATE source SET code = 'X' WHERE name = 'b'"));
+        assert!(fails("UPDATE source SET code = ' ' WHERE name = 'b'"));
+        // Tokens: one name in any ASCII case, a known role, a 32-byte hash used once.
+        let hash = |b: u8| format!("x'{}'", format!("{b:02x}").repeat(32));
+        conn.execute_batch(&format!(
+            "INSERT INTO api_token (name, role, hash, created_at, created_by)
+             VALUES ('Form', 'intake', {}, 0, 'sam')",
+            hash(1)
+        ))
+        .unwrap();
+        let token = |name: &str, role: &str, hash: &str| {
+            format!(
+                "INSERT INTO api_token (name, role, hash, created_at, created_by)
+                 VALUES ('{name}', '{role}', {hash}, 0, 'sam')"
+            )
+        };
+        assert!(fails(&token("FORM", "viewer", &hash(2))));
+        assert!(fails(&token("wall", "admin", &hash(2))));
+        assert!(fails(&token("wall", "viewer", &hash(1))));
+        assert!(fails(&token("wall", "viewer", "x'00'")));
+        assert!(fails(&token(" ", "viewer", &hash(2))));
+        conn.execute_batch(&token("wall", "viewer", &hash(2)))
+            .unwrap();
     }
 
     /// A version 1 file migrates to version 2: today's assignments are counted from

@@ -5,14 +5,16 @@ use serde_json::json;
 
 use super::models::{Source, parse_strategy};
 use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit, now_ms, schema};
-use crate::domain::{DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name};
+use crate::domain::{
+    DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name, validate_source_code,
+};
 
 /// Columns of a source; `?1` is the current time in milliseconds. Waiting, today and
 /// total are the source's counters (schema V3), never counted from history.
 fn source_select() -> String {
     format!(
         "SELECT s.id, s.name, s.description, s.strategy, s.created_at, s.waiting,
-            CASE WHEN s.received_day = {} THEN s.received_day_count ELSE 0 END, s.total
+            CASE WHEN s.received_day = {} THEN s.received_day_count ELSE 0 END, s.total, s.code
          FROM source s",
         schema::local_day_sql("?1")
     )
@@ -28,6 +30,7 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
         waiting: r.get(5)?,
         today: r.get(6)?,
         total: r.get(7)?,
+        code: r.get(8)?,
     })
 }
 
@@ -92,8 +95,29 @@ fn name_taken(tx: &Transaction<'_>, name: &str, except: Option<i64>) -> Result<b
         .is_some_and(|id| Some(id) != except))
 }
 
+fn code_taken(tx: &Transaction<'_>, code: &str, except: Option<i64>) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM source WHERE code = ?1")?
+        .query_row([code], |r| r.get::<_, i64>(0))
+        .optional()?
+        .is_some_and(|id| Some(id) != except))
+}
+
+fn code_in_use(code: &str) -> StoreError {
+    StoreError::NameTaken {
+        kind: "source code",
+        name: code.to_string(),
+    }
+}
+
+/// The audited fields; `code` only where there is one, so sources without one log
+/// as they did before codes existed.
 fn snapshot(s: &Source) -> serde_json::Value {
-    json!({"name": s.name, "description": s.description, "strategy": s.strategy})
+    let mut v = json!({"name": s.name, "description": s.description, "strategy": s.strategy});
+    if let Some(code) = &s.code {
+        v["code"] = json!(code);
+    }
+    v
 }
 
 impl Store {
@@ -103,8 +127,22 @@ impl Store {
         description: &str,
         strategy: Strategy,
     ) -> Result<Source> {
+        self.add_source_with_code(name, description, strategy, None)
+    }
+
+    /// [`Store::add_source`] with the code an older HTTP service named the source by.
+    /// A code another source has is refused ([`StoreError::NameTaken`], kind
+    /// `source code`).
+    pub fn add_source_with_code(
+        &mut self,
+        name: &str,
+        description: &str,
+        strategy: Strategy,
+        code: Option<&str>,
+    ) -> Result<Source> {
         let name = validate_entity_name("source", name)?;
         let description = check_description(description)?;
+        let code = code.map(validate_source_code).transpose()?;
         self.write(|tx, ctx| {
             if name_taken(tx, &name, None)? {
                 return Err(StoreError::NameTaken {
@@ -112,12 +150,26 @@ impl Store {
                     name: name.to_string(),
                 });
             }
+            if let Some(code) = &code
+                && code_taken(tx, code, None)?
+            {
+                return Err(code_in_use(code));
+            }
             tx.prepare_cached(
-                "INSERT INTO source (name, description, strategy, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO source (name, description, strategy, created_at, code)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![name, description, strategy.as_str(), ctx.now])?;
+            .execute(params![name, description, strategy.as_str(), ctx.now, code])?;
             let s = find(tx, &EntityRef::Id(tx.last_insert_rowid()))?;
-            audit::record(tx, ctx, "source.create", "source", Some(s.id), None, Some(snapshot(&s)))?;
+            audit::record(
+                tx,
+                ctx,
+                "source.create",
+                "source",
+                Some(s.id),
+                None,
+                Some(snapshot(&s)),
+            )?;
             Ok(s)
         })
     }
@@ -145,6 +197,14 @@ impl Store {
             .as_deref()
             .map(check_description)
             .transpose()?;
+        let new_code = patch
+            .code
+            .as_ref()
+            .map(|c| c.as_deref().map(validate_source_code).transpose())
+            .transpose()?;
+        // Stale checks compare text: no code reads as empty, which no code can be.
+        let code_text = |c: &Option<String>| c.clone().unwrap_or_default();
+        let seen_code = seen.code.as_ref().map(code_text);
         self.write(|tx, ctx| {
             let before = find(tx, r)?;
             StaleCheck::default()
@@ -155,6 +215,7 @@ impl Store {
                     &before.description,
                 )
                 .field("strategy", seen.strategy.as_ref(), &before.strategy)
+                .field("code", seen_code.as_ref(), &code_text(&before.code))
                 .result(|| format!("source '{}'", before.name))?;
             if let Some(name) = &new_name
                 && name_taken(tx, name, Some(before.id))?
@@ -164,13 +225,24 @@ impl Store {
                     name: name.to_string(),
                 });
             }
+            if let Some(Some(code)) = &new_code
+                && code_taken(tx, code, Some(before.id))?
+            {
+                return Err(code_in_use(code));
+            }
+            let code = match &new_code {
+                Some(code) => code.as_deref(),
+                None => before.code.as_deref(),
+            };
             tx.prepare_cached(
-                "UPDATE source SET name = ?1, description = ?2, strategy = ?3 WHERE id = ?4",
+                "UPDATE source SET name = ?1, description = ?2, strategy = ?3, code = ?4
+                 WHERE id = ?5",
             )?
             .execute(params![
                 new_name.as_deref().unwrap_or(&before.name),
                 new_description.as_deref().unwrap_or(&before.description),
                 patch.strategy.unwrap_or(before.strategy).as_str(),
+                code,
                 before.id
             ])?;
             let after = find(tx, &EntityRef::Id(before.id))?;
@@ -229,5 +301,151 @@ impl Store {
 
     pub fn source(&mut self, r: &EntityRef) -> Result<Source> {
         self.read(|tx| find(tx, r))
+    }
+
+    /// The source an older HTTP service named `code` (trimmed; exact otherwise), if
+    /// any.
+    pub fn source_by_code(&mut self, code: &str) -> Result<Option<Source>> {
+        let code = code.trim();
+        let now = now_ms();
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!("{} WHERE s.code = ?2", source_select()))?
+                .query_row(params![now, code], source_from_row)
+                .optional()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::OpenOptions;
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(dir.path().join("s.db"), OpenOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn codes_are_kept_found_and_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(&dir);
+        let web = s.add_source("web", "", Strategy::Weighted).unwrap();
+        assert_eq!(web.code, None);
+        let tg = s
+            .add_source_with_code("tg", "bot", Strategy::Capacity, Some(" 17 "))
+            .unwrap();
+        assert_eq!(tg.code.as_deref(), Some("17"));
+        assert_eq!(s.source_by_code("17").unwrap(), Some(tg.clone()));
+        assert_eq!(s.source_by_code(" 17\n").unwrap(), Some(tg.clone()));
+        assert_eq!(s.source_by_code("18").unwrap(), None);
+        assert_eq!(s.source_by_code("").unwrap(), None);
+
+        // Taken by another source: refused, typed, nothing stored.
+        let e = s
+            .add_source_with_code("mail", "", Strategy::Weighted, Some("17"))
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::NameTaken { kind: "source code", name } if name == "17"),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), "source code '17' is already in use");
+        assert_eq!(s.sources().unwrap().len(), 2);
+        let patch = |code: Option<&str>| SourcePatch {
+            code: Some(code.map(str::to_string)),
+            ..SourcePatch::default()
+        };
+        let e = s
+            .update_source(&"web".into(), &patch(Some("17")))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::NameTaken {
+                    kind: "source code",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = s
+            .add_source_with_code("mail", "", Strategy::Weighted, Some(" "))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+
+        // Kept through other changes, given to itself again, moved, removed.
+        let renamed = s
+            .update_source(
+                &"tg".into(),
+                &SourcePatch {
+                    name: Some("telegram".into()),
+                    ..SourcePatch::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(renamed.code.as_deref(), Some("17"));
+        s.update_source(&"telegram".into(), &patch(Some("17")))
+            .unwrap();
+        let cleared = s.update_source(&"telegram".into(), &patch(None)).unwrap();
+        assert_eq!(cleared.code, None);
+        assert_eq!(s.source_by_code("17").unwrap(), None);
+        let moved = s.update_source(&"web".into(), &patch(Some("17"))).unwrap();
+        assert_eq!(s.source_by_code("17").unwrap(), Some(moved));
+
+        // Codes are audited where there is one.
+        let changes: Vec<String> = s
+            .audit_log(Some("source"), None, 3)
+            .unwrap()
+            .iter()
+            .map(|e| e.summary())
+            .collect();
+        assert_eq!(
+            changes,
+            ["code: — -> 17", "code: 17 -> —", "name: tg -> telegram"]
+        );
+    }
+
+    #[test]
+    fn a_code_changed_meanwhile_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(&dir);
+        s.add_source_with_code("web", "", Strategy::Weighted, Some("A"))
+            .unwrap();
+        let set = SourcePatch {
+            code: Some(Some("B".into())),
+            ..SourcePatch::default()
+        };
+        let saw_none = SourcePatch {
+            code: Some(None),
+            ..SourcePatch::default()
+        };
+        let e = s
+            .update_source_seen(&"web".into(), &set, &saw_none)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "source 'web' was changed meanwhile: code is now 'A' (you saw ''); nothing was saved"
+        );
+        let saw_a = SourcePatch {
+            code: Some(Some("A".into())),
+            ..SourcePatch::default()
+        };
+        let after = s.update_source_seen(&"web".into(), &set, &saw_a).unwrap();
+        assert_eq!(after.code.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn sources_serialize_their_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(&dir);
+        let web = s.add_source("web", "", Strategy::Weighted).unwrap();
+        let tg = s
+            .add_source_with_code("tg", "", Strategy::Weighted, Some("t-1"))
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&web).unwrap()["code"],
+            serde_json::Value::Null
+        );
+        assert_eq!(serde_json::to_value(&tg).unwrap()["code"], "t-1");
     }
 }
