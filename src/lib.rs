@@ -6,6 +6,7 @@ pub mod demo;
 pub mod domain;
 pub mod intake;
 pub mod routing;
+pub mod server;
 pub mod sim;
 pub mod store;
 pub mod tui;

@@ -70,6 +70,12 @@ pub enum Command {
     Token(TokenCmd),
     /// Per source and operator: weight, configured share, actual count and share; waiting per source
     Stats,
+    /// Serve the HTTP API (and the older services' paths) on this file until Ctrl-C or SIGTERM
+    Serve {
+        /// Address to listen on: HOST:PORT, or a port alone for 127.0.0.1:PORT
+        #[arg(long, default_value = crate::server::DEFAULT_LISTEN, value_name = "ADDR")]
+        listen: String,
+    },
     /// Take in contacts as JSON Lines (no FILE or '-' = stdin)
     Ingest {
         /// JSON Lines file; '-' or nothing reads stdin

@@ -233,9 +233,19 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
     if let Command::Check { repair } = command {
         return check(global, repair);
     }
+    if let Command::Serve { listen } = &command {
+        let addr =
+            crate::server::parse_listen(listen).map_err(|e| CliError::Usage(e.to_string()))?;
+        let store = open_store(global)?;
+        crate::server::serve(store, addr).map_err(|e| match e {
+            crate::server::ServeError::Store(s) => CliError::Store(s),
+            other => CliError::Usage(other.to_string()),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut store = open_store(global)?;
     match command {
-        Command::Check { .. } => unreachable!("handled above"),
+        Command::Check { .. } | Command::Serve { .. } => unreachable!("handled above"),
         Command::Init => {
             // A file this user may only read opens fine; init says it cannot write it.
             store.ensure_writable()?;

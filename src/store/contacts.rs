@@ -11,7 +11,9 @@ use rusqlite::{
 };
 use serde_json::json;
 
-use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Operator, contact_from_row};
+use super::models::{
+    CONTACT_COLUMNS, CONTACT_FROM, Contact, LeadFields, Operator, contact_from_row,
+};
 use super::{
     AUTO, ContactAction, Ctx, LazyStatement, Result, Store, StoreError, Writer, audit, leads,
     operators, sources,
@@ -60,6 +62,7 @@ pub struct FeedFilter {
     pub status: Option<ContactStatus>,
     pub source_id: Option<i64>,
     pub operator_id: Option<i64>,
+    pub lead_id: Option<i64>,
     /// Case-insensitive text in the lead's name, external id, phone, email or the message.
     pub text: Option<String>,
 }
@@ -87,6 +90,10 @@ impl FeedFilter {
         }
         if let Some(id) = self.operator_id {
             parts.push("c.operator_id = ?".to_string());
+            values.push(SqlValue::Integer(id));
+        }
+        if let Some(id) = self.lead_id {
+            parts.push("c.lead_id = ?".to_string());
             values.push(SqlValue::Integer(id));
         }
         if let Some(t) = self
@@ -571,6 +578,7 @@ fn intake_one(
             closed_at: None,
             assigned_by: assigned_by.map(str::to_string),
             lead,
+            lead_fields: LeadFields::default(),
         },
         duplicate: false,
     })

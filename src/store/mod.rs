@@ -36,7 +36,10 @@ pub use audit::AuditEntry;
 pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
 pub use leads::LeadWithContacts;
-pub use models::{Contact, Lead, Operator, OperatorPatch, Source, SourcePatch, Token, Weight};
+pub use models::{
+    Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,
+    format_rfc3339,
+};
 pub use schema::latest_version;
 pub use sharing::Denied;
 pub use stats::{OperatorShare, SourceStats};
@@ -374,6 +377,8 @@ pub struct Store {
     /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
     immutable: bool,
     durability: Durability,
+    /// How long a write keeps retrying a locked file before [`StoreError::Busy`].
+    busy_deadline: Duration,
     /// People's writes go before intake's (see `turn.rs`); `None` without the file.
     turn: Option<turn::Turn>,
     /// Set from another thread to give up a write that is waiting for the file.
@@ -600,6 +605,7 @@ impl Store {
             read_only: false,
             immutable: plan == sharing::Plan::Immutable,
             durability: options.durability,
+            busy_deadline: BUSY_DEADLINE,
             _open: held,
             turn,
             cancel: None,
@@ -655,6 +661,7 @@ impl Store {
             read_only: true,
             immutable: plan == sharing::Plan::Immutable,
             durability: options.durability,
+            busy_deadline: BUSY_DEADLINE,
             _open: held,
             turn: None,
             cancel: None,
@@ -702,6 +709,7 @@ impl Store {
             read_only: self.read_only,
             immutable: self.immutable,
             durability: self.durability,
+            busy_deadline: BUSY_DEADLINE,
             turn: writable.then(|| turn::Turn::open(&self.path)).flatten(),
             cancel: None,
             _open: held,
@@ -732,6 +740,7 @@ impl Store {
             read_only: true,
             immutable: self.immutable,
             durability: self.durability,
+            busy_deadline: BUSY_DEADLINE,
             turn: None,
             cancel: None,
             _open: held,
@@ -850,6 +859,13 @@ impl Store {
         self.clock = now_ms;
     }
 
+    /// How long a write of this store keeps retrying while the file is locked before
+    /// it gives up with [`StoreError::Busy`] (a minute unless set; a server answering
+    /// requests wants less).
+    pub fn set_busy_deadline(&mut self, deadline: Duration) {
+        self.busy_deadline = deadline;
+    }
+
     /// Re-seeds the routing RNG (tests, `SWITCHBOARD_SEED`).
     pub fn reseed(&mut self, seed: u64) {
         self.rng = StdRng::seed_from_u64(seed);
@@ -893,7 +909,7 @@ impl Store {
         let is_cancelled =
             |c: &Option<Arc<AtomicBool>>| c.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
         let _held = match (writer, &self.turn) {
-            (Writer::Person, Some(t)) => t.take(started + BUSY_DEADLINE),
+            (Writer::Person, Some(t)) => t.take(started + self.busy_deadline),
             _ => None,
         };
         let mut backoff = Duration::from_millis(2);
@@ -928,7 +944,7 @@ impl Store {
             match attempt {
                 Err(StoreError::Yielded) => {
                     if let Some(t) = &self.turn {
-                        t.wait_for_people(BUSY_DEADLINE);
+                        t.wait_for_people(self.busy_deadline);
                     }
                 }
                 Err(e) if is_busy_store(&e) && is_cancelled(&self.cancel) => {
@@ -936,7 +952,7 @@ impl Store {
                     return Err(StoreError::Cancelled);
                 }
                 Err(e) if is_busy_store(&e) => {
-                    if started.elapsed() > BUSY_DEADLINE {
+                    if started.elapsed() > self.busy_deadline {
                         return Err(StoreError::Busy(started.elapsed()));
                     }
                     thread::sleep(backoff);

@@ -161,6 +161,19 @@ pub struct Contact {
     pub assigned_by: Option<String>,
     /// Short label of the lead: name, else external id, phone or email.
     pub lead: String,
+    /// The lead's fields, where the contact was read from the file (empty in an
+    /// intake result, which has the lead's id and label only).
+    #[serde(skip)]
+    pub lead_fields: LeadFields,
+}
+
+/// A lead's identifying fields, for front ends that show the lead inside a contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadFields {
+    pub external_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
 }
 
 pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.lead_id, c.source_id, s.name, c.operator_id, o.name, c.status, \
@@ -199,6 +212,12 @@ pub(crate) fn contact_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Contac
             phone.as_deref(),
             email.as_deref(),
         ),
+        lead_fields: LeadFields {
+            external_id: ext,
+            phone,
+            email,
+            name,
+        },
     })
 }
 

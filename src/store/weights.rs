@@ -2,7 +2,7 @@
 //! weight above 0 drains the source's waiting contacts in the same transaction.
 
 use rusqlite::{OptionalExtension, params};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::models::Weight;
 use super::{Result, StaleCheck, Store, audit, contacts, operators, sources};
@@ -92,6 +92,102 @@ impl Store {
                 source: source_name.clone(),
                 weight,
             })
+        })
+    }
+
+    /// Replaces one source's whole set of weights in one transaction: each listed
+    /// operator gets its weight, every other operator 0. An operator listed twice, an
+    /// unknown operator or a weight out of range changes nothing. Returns the source's
+    /// non-zero weights after the change.
+    pub fn replace_weights(
+        &mut self,
+        source: &EntityRef,
+        set: &[(EntityRef, u32)],
+    ) -> Result<Vec<Weight>> {
+        if let Some((_, w)) = set.iter().find(|(_, w)| *w > MAX_WEIGHT) {
+            return Err(DomainError::invalid(
+                "weight",
+                format!("weight {w} is out of range: must be between 0 and {MAX_WEIGHT}"),
+            )
+            .into());
+        }
+        self.write(|tx, ctx| {
+            let (source_id, source_name, _) = sources::find_brief(tx, source)?;
+            let mut wanted: Vec<(super::models::Operator, u32)> = Vec::with_capacity(set.len());
+            for (r, w) in set {
+                let op = operators::find(tx, r)?;
+                if wanted.iter().any(|(o, _)| o.id == op.id) {
+                    return Err(DomainError::invalid(
+                        "operator_id",
+                        format!("operator '{}' is listed twice", op.name),
+                    )
+                    .into());
+                }
+                wanted.push((op, *w));
+            }
+            let before: Vec<(i64, String, u32)> = tx
+                .prepare_cached(
+                    "SELECT w.operator_id, o.name, w.weight FROM weight w
+                     JOIN operator o ON o.id = w.operator_id WHERE w.source_id = ?1
+                     ORDER BY w.operator_id",
+                )?
+                .query_map(params![source_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            tx.prepare_cached("DELETE FROM weight WHERE source_id = ?1")?
+                .execute(params![source_id])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO weight (operator_id, source_id, weight) VALUES (?1, ?2, ?3)",
+            )?;
+            for (op, w) in wanted.iter().filter(|(_, w)| *w > 0) {
+                insert.execute(params![op.id, source_id, w])?;
+            }
+            let shown = |list: Vec<(&str, u32)>| {
+                Value::Object(
+                    list.into_iter()
+                        .map(|(n, w)| (n.to_string(), json!(w)))
+                        .collect(),
+                )
+            };
+            let after: Vec<(&str, u32)> = wanted
+                .iter()
+                .filter(|(_, w)| *w > 0)
+                .map(|(o, w)| (o.name.as_str(), *w))
+                .collect();
+            let was: Vec<(&str, u32)> = before.iter().map(|(_, n, w)| (n.as_str(), *w)).collect();
+            let changed = {
+                let mut a: Vec<_> = after.iter().map(|(n, w)| (n.to_string(), *w)).collect();
+                let mut b: Vec<_> = was.iter().map(|(n, w)| (n.to_string(), *w)).collect();
+                a.sort();
+                b.sort();
+                a != b
+            };
+            if changed {
+                audit::record(
+                    tx,
+                    ctx,
+                    "weight.replace",
+                    "source",
+                    Some(source_id),
+                    Some(json!({"source": source_name, "weights": shown(was)})),
+                    Some(json!({"source": source_name, "weights": shown(after)})),
+                )?;
+                contacts::drain(tx, ctx, &[source_id])?;
+            }
+            let mut out: Vec<Weight> = wanted
+                .iter()
+                .filter(|(_, w)| *w > 0)
+                .map(|(o, w)| Weight {
+                    operator_id: o.id,
+                    operator: o.name.clone(),
+                    source_id,
+                    source: source_name.clone(),
+                    weight: *w,
+                })
+                .collect();
+            out.sort_by(|a, b| a.operator.cmp(&b.operator));
+            Ok(out)
         })
     }
 

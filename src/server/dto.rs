@@ -1,0 +1,626 @@
+//! The JSON the API reads and writes. Responses carry the field names of the older
+//! services beside ours where they differ (`is_active`, `max_load_limit`,
+//! `current_load`, `operator_name`, a nested `lead`, `payload`, ...), and requests
+//! accept them as aliases; a field that is neither is refused, never dropped.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::{EntityRef, Strategy};
+use crate::store::{
+    AuditEntry, Contact, LeadFields, LeadWithContacts, Operator, OperatorShare, Source,
+    SourceStats, Weight, format_rfc3339,
+};
+
+/// An operator or source named by id (a number) or by name (text).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Named {
+    Id(i64),
+    Name(String),
+}
+
+impl Named {
+    pub fn entity(&self) -> EntityRef {
+        match self {
+            Named::Id(id) => EntityRef::Id(*id),
+            Named::Name(n) => EntityRef::Name(n.trim().to_string()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- operators
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorOut {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub max_load: u32,
+    /// Open contacts held now.
+    pub load: u32,
+    /// Sources it takes traffic from (weight > 0).
+    pub sources: u32,
+    pub assigned_today: u32,
+    pub created_at: String,
+    /// Older services' names for `active`, `max_load` and `load`.
+    pub is_active: bool,
+    pub max_load_limit: u32,
+    pub max_active_leads: u32,
+    pub max_active_contacts: u32,
+    pub current_load: u32,
+}
+
+impl From<Operator> for OperatorOut {
+    fn from(o: Operator) -> Self {
+        OperatorOut {
+            id: o.id,
+            active: o.active,
+            max_load: o.max_load,
+            load: o.load,
+            sources: o.sources,
+            assigned_today: o.assigned_today,
+            created_at: format_rfc3339(o.created_at),
+            is_active: o.active,
+            max_load_limit: o.max_load,
+            max_active_leads: o.max_load,
+            max_active_contacts: o.max_load,
+            current_load: o.load,
+            name: o.name,
+        }
+    }
+}
+
+/// A new operator. `max_load` defaults to 5 and `active` to true.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorIn {
+    pub name: String,
+    #[serde(default, alias = "is_active")]
+    pub active: Option<bool>,
+    #[serde(
+        default,
+        alias = "max_load_limit",
+        alias = "max_active_leads",
+        alias = "max_active_contacts"
+    )]
+    pub max_load: Option<u32>,
+}
+
+/// Fields to change; absent fields stay. `expected` makes it a compare-and-set: the
+/// change is refused (409) if any field it names has another value now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, alias = "is_active")]
+    pub active: Option<bool>,
+    #[serde(
+        default,
+        alias = "max_load_limit",
+        alias = "max_active_leads",
+        alias = "max_active_contacts"
+    )]
+    pub max_load: Option<u32>,
+    #[serde(default)]
+    pub expected: Option<OperatorExpected>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorExpected {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, alias = "is_active")]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub max_load: Option<u32>,
+}
+
+// ---------------------------------------------------------------- sources
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceOut {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = String, example = "weighted")]
+    pub strategy: Strategy,
+    /// A unique code some integrations name the source by, or null.
+    pub code: Option<String>,
+    /// Contacts waiting for an operator.
+    pub waiting: u32,
+    /// Contacts received since local midnight.
+    pub today: u32,
+    /// Contacts received ever.
+    pub total: u32,
+    pub created_at: String,
+}
+
+impl From<Source> for SourceOut {
+    fn from(s: Source) -> Self {
+        SourceOut {
+            id: s.id,
+            name: s.name,
+            description: s.description,
+            strategy: s.strategy,
+            code: s.code,
+            waiting: s.waiting,
+            today: s.today,
+            total: s.total,
+            created_at: format_rfc3339(s.created_at),
+        }
+    }
+}
+
+/// A new source. `strategy` is `weighted` (default) or `capacity`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceIn {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub strategy: Option<Strategy>,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub strategy: Option<Strategy>,
+    #[serde(default)]
+    pub expected: Option<SourceExpected>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceExpected {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub strategy: Option<Strategy>,
+}
+
+// ---------------------------------------------------------------- weights
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeightOut {
+    pub operator_id: i64,
+    pub operator: String,
+    pub operator_name: String,
+    pub source_id: i64,
+    pub source: String,
+    pub weight: u32,
+}
+
+impl From<Weight> for WeightOut {
+    fn from(w: Weight) -> Self {
+        WeightOut {
+            operator_id: w.operator_id,
+            operator_name: w.operator.clone(),
+            operator: w.operator,
+            source_id: w.source_id,
+            source: w.source,
+            weight: w.weight,
+        }
+    }
+}
+
+/// One operator's weight in a source's set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightItem {
+    /// Operator id or name.
+    #[serde(alias = "operator")]
+    pub operator_id: Named,
+    pub weight: u32,
+}
+
+/// A source's whole set: a list, or an object holding the list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WeightSet {
+    List(Vec<WeightItem>),
+    Wrapped(WrappedWeights),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WrappedWeights {
+    #[serde(alias = "operators")]
+    pub weights: Vec<WeightItem>,
+}
+
+impl WeightSet {
+    pub fn items(self) -> Vec<WeightItem> {
+        match self {
+            WeightSet::List(v) => v,
+            WeightSet::Wrapped(w) => w.weights,
+        }
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightCell {
+    #[serde(alias = "operator")]
+    pub operator_id: Named,
+    #[serde(alias = "source")]
+    pub source_id: Named,
+    pub weight: u32,
+    /// Compare-and-set: the weight the caller saw.
+    #[serde(default)]
+    pub expected: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightValue {
+    pub weight: u32,
+    #[serde(default)]
+    pub expected: Option<u32>,
+}
+
+// ---------------------------------------------------------------- contacts
+
+/// The lead inside a contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadRef {
+    pub id: i64,
+    /// Name, else external id, phone or email.
+    pub label: String,
+    pub external_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: i64,
+    pub lead_id: i64,
+    pub source_id: i64,
+    pub source: String,
+    pub operator_id: Option<i64>,
+    pub operator: Option<String>,
+    pub operator_name: Option<String>,
+    /// `waiting`, `active` or `closed`.
+    pub status: String,
+    pub message: String,
+    /// The same as `message`.
+    pub payload: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: String,
+    pub assigned_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// `auto` or who assigned it.
+    pub assigned_by: Option<String>,
+    pub lead: LeadRef,
+    pub lead_external_id: Option<String>,
+    /// On create: the idempotency key was seen before and this is the original.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+}
+
+impl ContactOut {
+    pub fn new(c: Contact, duplicate: Option<bool>) -> ContactOut {
+        let LeadFields {
+            external_id,
+            phone,
+            email,
+            name,
+        } = c.lead_fields;
+        ContactOut {
+            id: c.id,
+            lead_id: c.lead_id,
+            source_id: c.source_id,
+            source: c.source,
+            operator_id: c.operator_id,
+            operator_name: c.operator.clone(),
+            operator: c.operator,
+            status: c.status.as_str().to_string(),
+            payload: c.message.clone(),
+            message: c.message,
+            idempotency_key: c.idempotency_key,
+            created_at: format_rfc3339(c.created_at),
+            assigned_at: c.assigned_at.map(format_rfc3339),
+            closed_at: c.closed_at.map(format_rfc3339),
+            assigned_by: c.assigned_by,
+            lead_external_id: external_id.clone(),
+            lead: LeadRef {
+                id: c.lead_id,
+                label: c.lead,
+                external_id,
+                phone,
+                email,
+                name,
+            },
+            duplicate,
+        }
+    }
+}
+
+/// The lead fields of a new contact, nested.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadIn {
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A new contact: the fields of an `ingest` line. The source by `source` (name or
+/// id) or `source_id` or `source_code`; the lead by at least one of external_id,
+/// phone, email (flat, `lead_`-prefixed, or in `lead`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    #[serde(default)]
+    pub source: Option<Named>,
+    #[serde(default)]
+    pub source_id: Option<Named>,
+    #[serde(default)]
+    pub source_code: Option<String>,
+    #[serde(default, alias = "lead_external_id")]
+    pub external_id: Option<String>,
+    #[serde(default, alias = "lead_phone")]
+    pub phone: Option<String>,
+    #[serde(default, alias = "lead_email")]
+    pub email: Option<String>,
+    #[serde(default, alias = "lead_name")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub lead: Option<LeadIn>,
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The message, as text or as any JSON (stored as its JSON text).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// One item's result in a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    pub index: usize,
+    /// 201 stored, 200 a replay of a stored one, 4xx refused.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::problem::Problem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchOut {
+    pub created: usize,
+    pub replayed: usize,
+    pub failed: usize,
+    pub results: Vec<BatchItem>,
+}
+
+/// Filters and keyset paging of the contact list (newest first).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// waiting, active or closed (also new, in_progress, completed).
+    pub status: Option<String>,
+    /// Source id or name.
+    pub source: Option<String>,
+    pub source_id: Option<i64>,
+    /// Operator id or name.
+    pub operator: Option<String>,
+    pub operator_id: Option<i64>,
+    pub lead: Option<i64>,
+    pub lead_id: Option<i64>,
+    /// Only contacts with ids below this (the `next_before` of the last page).
+    pub before: Option<i64>,
+    /// Page size, 1..=1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Assign by hand. Without `expect_operator`, assigns only a waiting contact unless
+/// `reassign` is true; with it, only if the contact is still with that operator
+/// (null: still waiting).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignIn {
+    #[serde(alias = "operator")]
+    pub operator_id: Named,
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default)]
+    pub reassign: bool,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schema(value_type = Option<i64>)]
+    pub expect_operator: Option<Option<i64>>,
+}
+
+/// Present-but-null becomes `Some(None)`.
+fn some_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// A status change the older services' way.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusIn {
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrainOut {
+    /// Waiting contacts that got an operator.
+    pub routed: usize,
+}
+
+// ---------------------------------------------------------------- leads
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadOut {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: String,
+    pub contacts: Vec<ContactOut>,
+}
+
+impl From<LeadWithContacts> for LeadOut {
+    fn from(l: LeadWithContacts) -> Self {
+        LeadOut {
+            id: l.lead.id,
+            external_id: l.lead.external_id,
+            phone: l.lead.phone,
+            email: l.lead.email,
+            name: l.lead.name,
+            created_at: format_rfc3339(l.lead.created_at),
+            contacts: l
+                .contacts
+                .into_iter()
+                .map(|c| ContactOut::new(c, None))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub before: Option<i64>,
+    /// Page size, 1..=1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Text in the actor, action or values.
+    pub filter: Option<String>,
+    pub before: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    #[schema(value_type = Object)]
+    pub before: Option<Value>,
+    #[schema(value_type = Object)]
+    pub after: Option<Value>,
+}
+
+impl From<AuditEntry> for AuditOut {
+    fn from(a: AuditEntry) -> Self {
+        AuditOut {
+            id: a.id,
+            at: format_rfc3339(a.at),
+            actor: a.actor,
+            action: a.action,
+            entity: a.entity,
+            entity_id: a.entity_id,
+            before: a.before,
+            after: a.after,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- stats
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareOut {
+    pub operator_id: i64,
+    pub operator: String,
+    pub operator_name: String,
+    pub weight: u32,
+    /// weight / sum of the source's weights (0..=1).
+    pub configured_share: f64,
+    /// Contacts of this source routed to this operator.
+    pub count: u64,
+    /// count / routed contacts of this source (0..=1).
+    pub actual_share: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOut {
+    pub source_id: i64,
+    pub source: String,
+    pub source_name: String,
+    #[schema(value_type = String)]
+    pub strategy: Strategy,
+    pub total: u64,
+    pub routed: u64,
+    pub waiting: u64,
+    pub operators: Vec<ShareOut>,
+}
+
+impl From<SourceStats> for StatsOut {
+    fn from(s: SourceStats) -> Self {
+        StatsOut {
+            source_id: s.source_id,
+            source_name: s.source.clone(),
+            source: s.source,
+            strategy: s.strategy,
+            total: s.total,
+            routed: s.routed,
+            waiting: s.waiting,
+            operators: s.operators.into_iter().map(ShareOut::from).collect(),
+        }
+    }
+}
+
+impl From<OperatorShare> for ShareOut {
+    fn from(o: OperatorShare) -> Self {
+        ShareOut {
+            operator_id: o.operator_id,
+            operator_name: o.operator.clone(),
+            operator: o.operator,
+            weight: o.weight,
+            configured_share: o.configured_share,
+            count: o.count,
+            actual_share: o.actual_share,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    pub schema_version: i64,
+}
