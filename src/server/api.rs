@@ -592,7 +592,10 @@ fn intake_answer(
             Ok((status, ContactOut::new(c, Some(i.duplicate))))
         }
         // The source named in the body: the body is at fault, not the URL.
-        Err(StoreError::NotFound { kind, key }) if kind == "source" => Err(ApiError::invalid(
+        Err(StoreError::NotFound {
+            kind: "source",
+            key,
+        }) => Err(ApiError::invalid(
             "source",
             format!("source {key} not found"),
         )),
