@@ -172,10 +172,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn(deadline))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -212,6 +209,18 @@ async fn method_not_allowed(req: Request) -> ApiError {
         "method-not-allowed",
         format!("{} is not allowed on {}", req.method(), req.uri().path()),
     )
+}
+
+/// A request still running after [`REQUEST_TIMEOUT`] gets 503 with `Retry-After`.
+async fn deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::unavailable(format!(
+            "the request took longer than {}s; a contact may have been stored: retry with the same idempotency key",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
