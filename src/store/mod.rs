@@ -679,12 +679,21 @@ impl Store {
             Some(a) => checked_actor(a)?,
             None => self.actor.clone(),
         };
+        self.connect(actor, self.read_only || self.immutable)
+    }
+
+    /// A read-only session: SQLite's query_only, no turn, never a write. For readers
+    /// beside a writer (a server's request handlers).
+    pub fn reader(&self) -> Result<Store> {
+        self.connect(self.actor.clone(), true)
+    }
+
+    fn connect(&self, actor: String, read_only: bool) -> Result<Store> {
         let plan = if self.immutable {
             sharing::Plan::Immutable
         } else {
             sharing::Plan::Normal
         };
-        let read_only = self.read_only || self.immutable;
         let conn = open_planned(&self.path, plan, read_only)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if read_only {
@@ -706,42 +715,11 @@ impl Store {
             actor,
             path: self.path.clone(),
             clock: self.clock,
-            read_only: self.read_only,
+            read_only: self.read_only || read_only,
             immutable: self.immutable,
             durability: self.durability,
             busy_deadline: BUSY_DEADLINE,
             turn: writable.then(|| turn::Turn::open(&self.path)).flatten(),
-            cancel: None,
-            _open: held,
-        })
-    }
-
-    /// A read-only session: SQLite's query_only, no turn, never a write. For readers
-    /// beside a writer (a server's request handlers).
-    pub fn reader(&self) -> Result<Store> {
-        let conn = open_planned(
-            &self.path,
-            if self.immutable {
-                sharing::Plan::Immutable
-            } else {
-                sharing::Plan::Normal
-            },
-            true,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")?;
-        let (held, _) = open_files::Held::take(&self.path, None);
-        Ok(Store {
-            conn,
-            rng: rand::make_rng::<StdRng>(),
-            actor: self.actor.clone(),
-            path: self.path.clone(),
-            clock: self.clock,
-            read_only: true,
-            immutable: self.immutable,
-            durability: self.durability,
-            busy_deadline: BUSY_DEADLINE,
-            turn: None,
             cancel: None,
             _open: held,
         })
