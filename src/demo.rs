@@ -20,8 +20,6 @@ pub struct DemoData {
     pub history: History,
     pub operator: Vec<DemoOperator>,
     pub source: Vec<DemoSource>,
-    pub names: Names,
-    pub messages: Messages,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,30 +59,9 @@ pub struct DemoSource {
     pub weights: BTreeMap<String, u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Names {
-    pub first: Vec<String>,
-    pub last: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Messages {
-    pub texts: Vec<String>,
-}
-
 impl DemoData {
     pub fn embedded() -> Result<DemoData, DomainError> {
         toml::from_str(DEMO_TOML).map_err(|e| DomainError::new(format!("assets/demo.toml: {e}")))
-    }
-
-    pub fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            first: self.names.first.clone(),
-            last: self.names.last.clone(),
-            messages: self.messages.texts.clone(),
-        }
     }
 }
 
@@ -166,7 +143,7 @@ fn load_data(store: &mut Store, data: &DemoData) -> Result<DemoSummary, StoreErr
             store.set_weight(&EntityRef::parse(op), &EntityRef::Id(src.id), *w)?;
         }
     }
-    let vocab = data.vocabulary();
+    let vocab = Vocabulary::embedded()?;
     let mut rng = StdRng::seed_from_u64(h.seed);
     store.reseed(h.seed);
     let step = (i64::from(h.hours) * 3_600_000) / i64::from(h.contacts.max(1));

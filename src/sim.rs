@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::args::SimulateArgs;
 use crate::domain::{DomainError, EntityRef};
 use crate::intake::{IntakeWriter, Limits};
 use crate::store::{NewContact, Store, StoreError};
@@ -25,15 +24,44 @@ pub struct Vocabulary {
     pub messages: Vec<String>,
 }
 
-impl Default for Vocabulary {
-    fn default() -> Self {
-        crate::demo::DemoData::embedded()
-            .map(|d| d.vocabulary())
-            .unwrap_or_else(|_| Vocabulary {
-                first: vec!["Alex".into()],
-                last: vec!["Doe".into()],
-                messages: vec!["Hello".into()],
-            })
+/// `assets/vocabulary.toml`, embedded.
+const VOCABULARY_TOML: &str = include_str!("../assets/vocabulary.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VocabularyFile {
+    names: Names,
+    messages: Messages,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Names {
+    first: Vec<String>,
+    last: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Messages {
+    texts: Vec<String>,
+}
+
+impl Vocabulary {
+    /// The embedded vocabulary (`assets/vocabulary.toml`).
+    pub fn embedded() -> Result<Vocabulary, DomainError> {
+        let f: VocabularyFile = toml::from_str(VOCABULARY_TOML)
+            .map_err(|e| DomainError::new(format!("assets/vocabulary.toml: {e}")))?;
+        if f.names.first.is_empty() || f.names.last.is_empty() || f.messages.texts.is_empty() {
+            return Err(DomainError::new(
+                "assets/vocabulary.toml: names and messages must not be empty",
+            ));
+        }
+        Ok(Vocabulary {
+            first: f.names.first,
+            last: f.names.last,
+            messages: f.messages.texts,
+        })
     }
 }
 
@@ -237,7 +265,7 @@ pub fn run(store: &mut Store, plan: &Plan, progress: &Arc<Progress>) -> Result<R
         Some(s) => StdRng::seed_from_u64(s),
         None => rand::make_rng::<StdRng>(),
     };
-    let vocab = Vocabulary::default();
+    let vocab = Vocabulary::embedded()?;
     let mut sent = 0u64;
     // Contacts go through the group-commit writer, on a session of its own, like
     // every other producer's.
@@ -291,21 +319,6 @@ pub fn run(store: &mut Store, plan: &Plan, progress: &Arc<Progress>) -> Result<R
         seconds: started.elapsed().as_secs_f64(),
         cancelled: progress.cancel.load(Ordering::Relaxed),
     })
-}
-
-/// `switchboard simulate`: runs in the foreground and exits when done.
-pub fn run_headless(store: &mut Store, args: &SimulateArgs) -> Result<Report, StoreError> {
-    let plan = Plan {
-        count: args.count,
-        rate: args.rate,
-        mix: SourceMix::resolve(store, &args.sources)?,
-        repeat: args.repeat,
-        seed: std::env::var("SWITCHBOARD_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok()),
-    };
-    plan.validate()?;
-    run(store, &plan, &Arc::new(Progress::default()))
 }
 
 #[cfg(test)]

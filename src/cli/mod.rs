@@ -363,7 +363,16 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
             }
         }
         Command::Simulate(args) => {
-            let report = crate::sim::run_headless(&mut store, &args)?;
+            use crate::sim::{Plan, Progress, SourceMix};
+            let plan = Plan {
+                count: args.count,
+                rate: args.rate,
+                mix: SourceMix::resolve(&mut store, &args.sources)?,
+                repeat: args.repeat,
+                seed: OpenOptions::from_env()?.seed,
+            };
+            let report =
+                crate::sim::run(&mut store, &plan, &std::sync::Arc::new(Progress::default()))?;
             if json {
                 print_json(&report)?;
             } else {

@@ -570,20 +570,10 @@ fn idempotency_header(headers: &HeaderMap) -> Option<String> {
 /// Intake's answer for one contact: 201 (or 200 for a replay) and the contact.
 fn intake_answer(
     r: Result<crate::store::Intake, StoreError>,
-    given: &NewContact,
 ) -> Result<(StatusCode, ContactOut), ApiError> {
     match r {
         Ok(i) => {
-            let mut c = i.contact;
-            if !i.duplicate {
-                // The lead's fields as given (normalized by intake where it matched).
-                c.lead_fields = crate::store::LeadFields {
-                    external_id: given.external_id.as_ref().map(|s| s.trim().to_string()),
-                    phone: given.phone.as_ref().map(|s| s.trim().to_string()),
-                    email: given.email.as_ref().map(|s| s.trim().to_string()),
-                    name: given.name.as_ref().map(|s| s.trim().to_string()),
-                };
-            }
+            let c = i.contact;
             let status = if i.duplicate {
                 StatusCode::OK
             } else {
@@ -623,7 +613,7 @@ pub(super) async fn create_one(
         st.metrics
             .contact_taken(r.as_ref().is_ok_and(|i| i.contact.operator_id.is_some()));
     }
-    let (status, out) = intake_answer(r, &given)?;
+    let (status, out) = intake_answer(r)?;
     Ok((status, Json(out)))
 }
 
@@ -657,25 +647,21 @@ pub async fn create_contacts_batch(
     }
     let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(items.len());
     let mut valid: Vec<ValidContact> = Vec::new();
-    let mut given: Vec<(usize, NewContact)> = Vec::new();
+    let mut given: Vec<usize> = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let parsed =
             serde_json::from_value::<ContactIn>(item).map_err(|e| super::extract::shape_error(&e));
         let checked = match parsed {
             Ok(body) => match incoming(&st, body).await {
-                Ok(inc) => inc
-                    .contact
-                    .validate()
-                    .map(|v| (v, inc.contact))
-                    .map_err(ApiError::from),
+                Ok(inc) => inc.contact.validate().map_err(ApiError::from),
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
         match checked {
-            Ok((v, c)) => {
+            Ok(v) => {
                 valid.push(v);
-                given.push((index, c));
+                given.push(index);
                 results.push(None);
             }
             Err(e) => results.push(Some(BatchItem {
@@ -691,11 +677,11 @@ pub async fn create_contacts_batch(
     } else {
         st.db.intake(valid).await?
     };
-    for ((index, c), r) in given.into_iter().zip(stored) {
+    for (index, r) in given.into_iter().zip(stored) {
         if let Ok(i) = &r {
             st.metrics.contact_taken(i.contact.operator_id.is_some());
         }
-        results[index] = Some(match intake_answer(r, &c) {
+        results[index] = Some(match intake_answer(r) {
             Ok((status, out)) => BatchItem {
                 index,
                 status: status.as_u16(),

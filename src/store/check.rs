@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::schema::shown;
-use super::{OpenOptions, Result, Store, StoreError, audit, contacts, operators, sharing};
+use super::{OpenOptions, Result, Store, StoreError, audit, contacts, roster, sharing};
 
 /// One finding of [`check`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -299,7 +299,7 @@ impl Store {
                     Some(json!({ "name": w.operator, "load": w.now })),
                 )?;
                 if w.now < w.was {
-                    freed.extend(operators::weighted_sources(tx, w.operator_id)?);
+                    freed.extend(roster::weighted_sources(tx, w.operator_id)?);
                 }
             }
             freed.sort_unstable();

@@ -11,12 +11,10 @@ use rusqlite::{
 };
 use serde_json::json;
 
-use super::models::{
-    CONTACT_COLUMNS, CONTACT_FROM, Contact, LeadFields, Operator, contact_from_row,
-};
+use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Operator, contact_from_row};
 use super::{
     AUTO, ContactAction, Ctx, LazyStatement, Result, Store, StoreError, Writer, audit, leads,
-    operators, sources,
+    roster, sources,
 };
 use crate::domain::{
     ContactStatus, DomainError, EntityRef, LeadIdentity, Strategy, validate_idempotency_key,
@@ -538,7 +536,7 @@ fn intake_one(
             });
         }
     }
-    let (lead_id, lead) = leads::match_or_create(&mut st.leads, &v.identity, ctx.now)?;
+    let (lead_id, lead, lead_fields) = leads::match_or_create(&mut st.leads, &v.identity, ctx.now)?;
     let chosen = cache.pick(tx, ctx, source_id, strategy)?;
     let (status, operator_id, operator, assigned_at, assigned_by) = match &chosen {
         Some((id, name)) => (
@@ -578,7 +576,7 @@ fn intake_one(
             closed_at: None,
             assigned_by: assigned_by.map(str::to_string),
             lead,
-            lead_fields: LeadFields::default(),
+            lead_fields,
         },
         duplicate: false,
     })
@@ -805,7 +803,7 @@ fn assign_checked(
     freed.sort_unstable();
     freed.dedup();
     for prev in freed {
-        let sources = operators::weighted_sources(tx, prev)?;
+        let sources = roster::weighted_sources(tx, prev)?;
         drain(tx, ctx, &sources)?;
     }
     Ok(())
@@ -854,7 +852,7 @@ fn close_tx(
     )?;
     // The sources the freed slot can take contacts from, for the caller to drain.
     let freed = match (before.status, before.operator_id) {
-        (ContactStatus::Active, Some(op)) => operators::weighted_sources(tx, op)?,
+        (ContactStatus::Active, Some(op)) => roster::weighted_sources(tx, op)?,
         _ => Vec::new(),
     };
     Ok((after, freed))
@@ -869,7 +867,7 @@ fn reopen_tx(
     let contact_id = before.id;
     let has_room = match before.operator_id {
         Some(id) => {
-            let op = operators::find(tx, &EntityRef::Id(id))?;
+            let op = roster::find(tx, &EntityRef::Id(id))?;
             op.active && !op.is_full()
         }
         None => false,
@@ -1025,7 +1023,7 @@ impl Store {
                 }
                 _ => {}
             }
-            let op = operators::find(tx, operator)?;
+            let op = roster::find(tx, operator)?;
             if before.operator_id == Some(op.id) {
                 return Err(held_by());
             }
@@ -1046,7 +1044,7 @@ impl Store {
         force: bool,
     ) -> Result<Vec<Outcome>> {
         self.write(|tx, ctx| {
-            let op = operators::find(tx, operator)?;
+            let op = roster::find(tx, operator)?;
             let mut outcomes = Vec::with_capacity(items.len());
             let mut todo = Vec::new();
             for &(id, seen) in items {

@@ -4,7 +4,9 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, contact_from_row, lead_label};
+use super::models::{
+    CONTACT_COLUMNS, CONTACT_FROM, Contact, Lead, LeadFields, contact_from_row, lead_label,
+};
 use super::{LazyStatement, Result, Store, StoreError};
 use crate::domain::LeadIdentity;
 
@@ -89,7 +91,7 @@ pub(crate) fn match_or_create(
     st: &mut LeadStatements<'_>,
     identity: &LeadIdentity,
     now: i64,
-) -> Result<(i64, String)> {
+) -> Result<(i64, String, LeadFields)> {
     let mut by_ext = None;
     let mut by_phone = None;
     let mut by_email = None;
@@ -124,7 +126,13 @@ pub(crate) fn match_or_create(
             identity.phone.as_deref(),
             identity.email.as_deref(),
         );
-        return Ok((id, label));
+        let fields = LeadFields {
+            external_id: identity.external_id.clone(),
+            phone: identity.phone.clone(),
+            email: identity.email.clone(),
+            name: identity.name.clone(),
+        };
+        return Ok((id, label, fields));
     };
 
     // Fill in what the lead lacks, if nobody else holds it.
@@ -170,7 +178,16 @@ pub(crate) fn match_or_create(
         phone.as_deref(),
         email.as_deref(),
     );
-    Ok((lead.id, label))
+    Ok((
+        lead.id,
+        label,
+        LeadFields {
+            external_id,
+            phone,
+            email,
+            name,
+        },
+    ))
 }
 
 impl Store {

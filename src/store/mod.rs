@@ -10,6 +10,7 @@ mod leads;
 mod models;
 mod open_files;
 mod operators;
+mod roster;
 mod schema;
 mod sharing;
 mod sources;

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
 use super::models::Weight;
-use super::{Result, StaleCheck, Store, audit, contacts, operators, sources};
+use super::{Result, StaleCheck, Store, audit, contacts, roster, sources};
 use crate::domain::{DomainError, EntityRef};
 
 /// Largest weight accepted.
@@ -49,7 +49,7 @@ impl Store {
             .into());
         }
         self.write(|tx, ctx| {
-            let op = operators::find(tx, operator)?;
+            let op = roster::find(tx, operator)?;
             let (source_id, source_name, _) = sources::find_brief(tx, source)?;
             let before: u32 = tx
                 .prepare_cached(
@@ -115,7 +115,7 @@ impl Store {
             let (source_id, source_name, _) = sources::find_brief(tx, source)?;
             let mut wanted: Vec<(super::models::Operator, u32)> = Vec::with_capacity(set.len());
             for (r, w) in set {
-                let op = operators::find(tx, r)?;
+                let op = roster::find(tx, r)?;
                 if wanted.iter().any(|(o, _)| o.id == op.id) {
                     return Err(DomainError::invalid(
                         "operator_id",
