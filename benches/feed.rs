@@ -305,7 +305,8 @@ fn real_binary(path: &Path) {
             .expect("pty");
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(["--db", &path.display().to_string(), "--read-only"]);
-        cmd.env("SWITCHBOARD_KEYMAP", "/nonexistent/keymap.toml");
+        cmd.env_remove("SWITCHBOARD_KEYMAP");
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent");
         cmd.env("TERM", "xterm-256color");
         let started = Instant::now();
         let mut child = pty.slave.spawn_command(cmd).expect("spawn");

@@ -1193,3 +1193,66 @@ fn simulate_goes_through_intake() {
     let line = assert_one_error_line(&out, &"simulate unknown source");
     assert!(line.contains("nope"), "{line}");
 }
+
+#[test]
+fn a_missing_folder_is_named_as_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no-such-folder").join("crm.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--db")
+        .arg(&db)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the folder"), "{err}");
+    assert!(err.contains("no-such-folder does not exist"), "{err}");
+    assert!(!db.parent().unwrap().exists(), "nothing was created");
+}
+
+#[test]
+fn blank_ingest_lines_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let bin = env!("CARGO_BIN_EXE_switchboard");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["source", "add", "web"]).status.success());
+    let mut child = std::process::Command::new(bin)
+        .arg("--db")
+        .arg(&db)
+        .arg("ingest")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\n{\"source\":\"web\",\"email\":\"a@b.c\"}\n   \n\r\n{\"source\":\"web\",\"email\":\"d@e.f\"}\n\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Two answers, numbered by their place in the input.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["line"], 2);
+    assert_eq!(lines[1]["line"], 5);
+    assert!(lines.iter().all(|l| l.get("error").is_none()), "{lines:?}");
+}

@@ -38,7 +38,7 @@ impl Tui {
         cmd.cwd(dir);
         cmd.env("HOME", dir);
         cmd.env("XDG_CONFIG_HOME", dir.join("config"));
-        cmd.env("SWITCHBOARD_KEYMAP", dir.join("no-keymap.toml"));
+        cmd.env_remove("SWITCHBOARD_KEYMAP");
         cmd.env("NO_COLOR", "1");
         cmd.env("USER", "pty-tester");
         cmd.env("TERM", "xterm-256color");
@@ -323,6 +323,73 @@ fn signal_restores_the_terminal(tui: &mut Tui, signal: &str) {
     assert!(
         !tui.screen.lock().unwrap().screen().hide_cursor(),
         "cursor shown again"
+    );
+}
+
+#[test]
+fn a_keymap_file_that_is_named_but_missing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--db", "sb.db"])
+        .env("SWITCHBOARD_KEYMAP", dir.path().join("typo.toml"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.toml (named by SWITCHBOARD_KEYMAP): no such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_a_terminal_the_screen_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--db", "sb.db"])
+        .env_remove("SWITCHBOARD_KEYMAP")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the screen needs a terminal"), "{err}");
+    assert!(err.contains("subcommand"), "{err}");
+}
+
+#[test]
+fn term_dumb_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(["--db", "sb.db"]);
+    cmd.cwd(dir.path());
+    cmd.env("XDG_CONFIG_HOME", dir.path());
+    cmd.env_remove("SWITCHBOARD_KEYMAP");
+    cmd.env("TERM", "dumb");
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let status = child.wait().expect("wait");
+    drop(pty.master);
+    let mut out = Vec::new();
+    let _ = reader.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(!status.success());
+    assert!(text.contains("TERM=dumb cannot draw the screen"), "{text}");
+    assert!(
+        !text.contains("\x1b[?1049h"),
+        "the terminal was not taken over"
     );
 }
 

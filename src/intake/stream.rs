@@ -117,6 +117,14 @@ pub fn run_bounded(
             let mut order: Vec<(u64, Option<String>)> = Vec::with_capacity(chunk.len());
             let mut good: Vec<ValidContact> = Vec::with_capacity(chunk.len());
             for (n, raw) in chunk {
+                // A blank line (a trailing newline, a spacer) is no contact: skipped
+                // without an answer.
+                if raw
+                    .as_ref()
+                    .is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
+                {
+                    continue;
+                }
                 let valid = raw
                     .and_then(|b| parse_line(&b))
                     .and_then(|c| c.validate().map_err(|e| e.to_string()));

@@ -322,6 +322,7 @@ mod unix {
         {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(super::missing_folder(db, &e)),
             Err(e) => Err(why_cannot(db, Need::Write)
                 .unwrap_or_else(|| StoreError::Io(format!("cannot create {}: {e}", shown(db))))),
         }
@@ -944,6 +945,23 @@ mod unix {
     }
 }
 
+/// A file that cannot be created because its folder is missing: names the folder.
+fn missing_folder(db: &Path, e: &std::io::Error) -> StoreError {
+    let folder = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if folder.exists() {
+        return StoreError::Io(format!("cannot create {}: {e}", shown(db)));
+    }
+    StoreError::Io(format!(
+        "cannot create {}: the folder {} does not exist (create it first, e.g. mkdir -p {})",
+        shown(db),
+        shown(folder),
+        shown(folder)
+    ))
+}
+
 #[cfg(not(unix))]
 pub(crate) fn create_database(db: &Path) -> Result<(), StoreError> {
     match std::fs::OpenOptions::new()
@@ -953,6 +971,7 @@ pub(crate) fn create_database(db: &Path) -> Result<(), StoreError> {
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(missing_folder(db, &e)),
         Err(e) => Err(StoreError::Io(format!("cannot create {}: {e}", shown(db)))),
     }
 }

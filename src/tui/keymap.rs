@@ -527,8 +527,20 @@ impl Keymap {
         }
     }
 
-    /// Defaults overridden by the user's file when it exists.
+    /// Defaults overridden by the user's file when it exists. A file that
+    /// `SWITCHBOARD_KEYMAP` names must exist: a mistyped path is an error, not the
+    /// defaults in silence.
     pub fn load() -> Result<Keymap, KeymapError> {
+        if let Some(p) = std::env::var_os("SWITCHBOARD_KEYMAP").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(p);
+            if !path.exists() {
+                return Err(KeymapError::Io(format!(
+                    "{} (named by SWITCHBOARD_KEYMAP): no such file",
+                    path.display()
+                )));
+            }
+            return Keymap::load_from(&path);
+        }
         match Keymap::user_path() {
             Some(path) => Keymap::load_from(&path),
             None => Keymap::defaults(),

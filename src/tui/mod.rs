@@ -34,6 +34,8 @@ pub enum TuiError {
     Keymap(#[from] KeymapError),
     #[error("terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    #[error("{0}")]
+    NoTerminal(String),
 }
 
 /// `switchboard` with no subcommand: opens the TUI on the file (created if missing).
@@ -41,6 +43,7 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
     // Everything that can fail for a reason the user should read happens before the
     // terminal is taken over, so the message lands on a normal screen.
     let keymap = Keymap::load()?;
+    check_terminal()?;
     let mut global = global.clone();
     if global.demo && global.read_only {
         return Err(CliError::Usage(
@@ -79,6 +82,23 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
         app.switch_tab(Tab::Feed)?;
     }
     term::run(app, global.mouse)
+}
+
+/// The screen needs a terminal that can draw it: refused before anything else with
+/// what to do instead.
+fn check_terminal() -> Result<(), TuiError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(TuiError::NoTerminal(
+            "the screen needs a terminal, and standard input or output is not one; for scripts use a subcommand (see `switchboard --help`)".into(),
+        ));
+    }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        return Err(TuiError::NoTerminal(
+            "TERM=dumb cannot draw the screen (no cursor movement); set TERM to your terminal's type, e.g. TERM=xterm-256color, or use a subcommand".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Creates the demo file when it is missing: loaded under a temporary name and renamed
