@@ -67,6 +67,9 @@ pub struct Field {
     /// writes only the fields whose value differs, and expects the file to still
     /// hold this.
     pub original: String,
+    /// Typed into (or erased from) since the form opened: the first digit typed
+    /// into a pre-filled number replaces it rather than appending to it.
+    pub touched: bool,
 }
 
 impl Field {
@@ -76,6 +79,7 @@ impl Field {
             value: value.to_string(),
             kind: FieldKind::Text { max },
             original: value.to_string(),
+            touched: false,
         }
     }
 
@@ -85,6 +89,7 @@ impl Field {
             value: value.to_string(),
             kind: FieldKind::Number { decimal },
             original: value.to_string(),
+            touched: false,
         }
     }
 
@@ -94,6 +99,7 @@ impl Field {
             value: String::new(),
             kind: FieldKind::Choice { options, index },
             original: index.to_string(),
+            touched: false,
         }
     }
 
@@ -143,9 +149,13 @@ impl Field {
                 }
             }
             FieldKind::Number { decimal } => {
+                if !self.touched && (c.is_ascii_digit() || c == '.') {
+                    self.value.clear();
+                }
                 let ok = c.is_ascii_digit() || (*decimal && c == '.' && !self.value.contains('.'));
                 if ok && self.value.len() < 12 {
                     self.value.push(c);
+                    self.touched = true;
                 }
             }
             FieldKind::Choice { .. } => {}
@@ -154,6 +164,7 @@ impl Field {
 
     pub fn backspace(&mut self) {
         self.value.pop();
+        self.touched = true;
     }
 
     /// Next (`+1`) or previous (`-1`) choice.
@@ -304,6 +315,24 @@ mod tests {
             d.input(c);
         }
         assert_eq!(d.value, "0.51");
+    }
+
+    #[test]
+    fn typing_into_a_prefilled_number_replaces_it() {
+        let mut f = Field::number("max load", "5", false);
+        f.input('x');
+        assert_eq!(
+            f.value, "5",
+            "a key the field does not take changes nothing"
+        );
+        f.input('1');
+        f.input('2');
+        assert_eq!(f.value, "12");
+        // Erasing first edits what is there.
+        let mut g = Field::number("max load", "15", false);
+        g.backspace();
+        g.input('8');
+        assert_eq!(g.value, "18");
     }
 
     #[test]

@@ -43,7 +43,6 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
     // Everything that can fail for a reason the user should read happens before the
     // terminal is taken over, so the message lands on a normal screen.
     let keymap = Keymap::load()?;
-    check_terminal()?;
     let mut global = global.clone();
     if global.demo && global.read_only {
         return Err(CliError::Usage(
@@ -56,9 +55,12 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
         global.db = Some(PathBuf::from(DEMO_DB));
     }
     if global.demo {
+        check_terminal()?;
         create_demo_file(&global)?;
     }
+    // What is wrong with the file is said first (it is what the user came to fix).
     let mut store = cli::open_store(&global)?;
+    check_terminal()?;
     if global.demo && store.is_empty()? {
         // An existing but empty file (made by `init`, say) gets the demo data too.
         eprintln!("loading the demo data into {}…", store.path().display());
