@@ -231,11 +231,28 @@ pub struct WeightItem {
 }
 
 /// A source's whole set: a list, or an object holding the list.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[derive(Debug, ToSchema)]
 pub enum WeightSet {
     List(Vec<WeightItem>),
     Wrapped(WrappedWeights),
+}
+
+/// Told apart by the JSON's shape rather than `untagged`, so an item's unknown or
+/// bad field is named in the 422 instead of "did not match any variant".
+impl<'de> Deserialize<'de> for WeightSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            v @ Value::Array(_) => serde_json::from_value(v).map(WeightSet::List),
+            v @ Value::Object(_) => serde_json::from_value(v).map(WeightSet::Wrapped),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected a list of {\"operator_id\", \"weight\"} or {\"weights\": [...]}",
+                ));
+            }
+        }
+        .map_err(D::Error::custom)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
