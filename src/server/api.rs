@@ -837,7 +837,8 @@ pub async fn reopen_contact(
 }
 
 /// Sets a status by word: closed/completed closes; active/in_progress/new reopens a
-/// closed contact and leaves an open one as it is.
+/// closed contact and leaves an open one as it is (seed 002's `new` is any open
+/// contact, with an operator or not; only `waiting` itself refuses an active one).
 pub(super) async fn set_status(
     st: &AppState,
     p: &Principal,
@@ -850,6 +851,7 @@ pub(super) async fn set_status(
         return Err(ApiError::invalid("status", "missing field `status`"));
     };
     let target = parse_status(&word)?;
+    let open = word.trim().eq_ignore_ascii_case("new");
     let c = st
         .db
         .write(&p.actor(), move |s| {
@@ -857,7 +859,7 @@ pub(super) async fn set_status(
             match (target, now.status) {
                 (ContactStatus::Closed, _) => s.close_contact(id),
                 (_, ContactStatus::Closed) => s.reopen_contact(id),
-                (ContactStatus::Waiting, ContactStatus::Active) => Err(StoreError::Invalid(
+                (ContactStatus::Waiting, ContactStatus::Active) if !open => Err(StoreError::Invalid(
                     crate::domain::DomainError::invalid(
                         "status",
                         format!(

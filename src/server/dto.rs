@@ -231,11 +231,28 @@ pub struct WeightItem {
 }
 
 /// A source's whole set: a list, or an object holding the list.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[derive(Debug, ToSchema)]
 pub enum WeightSet {
     List(Vec<WeightItem>),
     Wrapped(WrappedWeights),
+}
+
+/// Told apart by the JSON's shape rather than `untagged`, so an item's unknown or
+/// bad field is named in the 422 instead of "did not match any variant".
+impl<'de> Deserialize<'de> for WeightSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            v @ Value::Array(_) => serde_json::from_value(v).map(WeightSet::List),
+            v @ Value::Object(_) => serde_json::from_value(v).map(WeightSet::Wrapped),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected a list of {\"operator_id\", \"weight\"} or {\"weights\": [...]}",
+                ));
+            }
+        }
+        .map_err(D::Error::custom)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -302,8 +319,10 @@ pub struct ContactOut {
     /// `waiting`, `active` or `closed`.
     pub status: String,
     pub message: String,
-    /// The same as `message`.
-    pub payload: String,
+    /// The same as `message`; one given as a JSON object or array (seed 003's
+    /// `payload`) comes back as that JSON.
+    #[schema(value_type = Value)]
+    pub payload: Value,
     pub idempotency_key: Option<String>,
     pub created_at: String,
     pub assigned_at: Option<String>,
@@ -334,7 +353,7 @@ impl ContactOut {
             operator_name: c.operator.clone(),
             operator: c.operator,
             status: c.status.as_str().to_string(),
-            payload: c.message.clone(),
+            payload: payload_of(&c.message),
             message: c.message,
             idempotency_key: c.idempotency_key,
             created_at: format_rfc3339(c.created_at),
@@ -353,6 +372,17 @@ impl ContactOut {
             duplicate,
         }
     }
+}
+
+/// A message as `payload`: JSON text of an object or array is that JSON (how a
+/// structured payload was stored), anything else the text itself.
+fn payload_of(message: &str) -> Value {
+    if message.trim_start().starts_with(['{', '['])
+        && let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(message)
+    {
+        return v;
+    }
+    Value::String(message.to_string())
 }
 
 /// The lead fields of a new contact, nested.
