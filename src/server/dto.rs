@@ -14,11 +14,25 @@ use crate::store::{
 };
 
 /// An operator or source named by id (a number) or by name (text).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, ToSchema)]
 #[serde(untagged)]
 pub enum Named {
     Id(i64),
     Name(String),
+}
+
+impl<'de> Deserialize<'de> for Named {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n.as_i64().map(Named::Id).ok_or_else(|| {
+                serde::de::Error::custom(format!("{n} is not an id (a whole number)"))
+            }),
+            Value::String(s) => Ok(Named::Name(s)),
+            other => Err(serde::de::Error::custom(format!(
+                "expected an id (a number) or a name (text), not {other}"
+            ))),
+        }
+    }
 }
 
 impl Named {
