@@ -114,12 +114,10 @@ pub fn load(store: &mut Store, force: bool) -> Result<DemoSummary, StoreError> {
             names: clashes.iter().map(|n| n.to_string()).collect(),
         });
     }
-    let previous_actor = store.actor().to_string();
-    store.set_actor("demo")?;
-    let result = load_data(store, &data);
-    store.set_clock(None);
-    store.set_actor(&previous_actor)?;
-    result
+    // The demo's own session: its changes are the demo's in the audit log, and its
+    // history clock never touches the caller's store.
+    let mut demo = store.session(Some("demo"))?;
+    load_data(&mut demo, &data)
 }
 
 fn load_data(store: &mut Store, data: &DemoData) -> Result<DemoSummary, StoreError> {

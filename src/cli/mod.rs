@@ -46,11 +46,7 @@ pub fn open_store(global: &Global) -> Result<Store, CliError> {
     let mut options = OpenOptions::from_env()?;
     options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
     options.read_only = global.read_only;
-    let mut store = Store::open(db_path(global), options)?;
-    if let Some(actor) = &global.actor {
-        store.set_actor(actor)?;
-    }
-    Ok(store)
+    Ok(Store::open(db_path(global), options)?)
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {

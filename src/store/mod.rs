@@ -527,8 +527,12 @@ impl Store {
     /// Only switchboard's own files are written: what is at `path` is judged before the
     /// first write (`schema::inspect`), and anything else is refused in one line
     /// and left as it was.
-    pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+    pub fn open(path: impl AsRef<Path>, mut options: OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
+        // A bad actor is refused before the file is touched.
+        if let Some(a) = &options.actor {
+            options.actor = Some(checked_actor(a)?);
+        }
         let opened = if options.read_only {
             Self::open_read_only(path.clone(), options)
         } else {
