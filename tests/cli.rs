@@ -1124,6 +1124,18 @@ fn audit_lists_who_changed_what() {
     let filtered = array(db.json(&["audit", "--filter", "carol"]));
     assert_eq!(filtered.len(), 1);
     assert_eq!(filtered[0]["action"], "contact.assign");
+    // A contact by id, with or without '#': its entries, not operator #1's.
+    for f in ["#1", "1"] {
+        let by_id = array(db.json(&["audit", "--filter", f]));
+        let actions: Vec<&str> = by_id
+            .iter()
+            .filter(|e| e["entity"] == "contact")
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["contact.close", "contact.assign"], "{f}");
+    }
+    let by_hash = array(db.json(&["audit", "--filter", "#1"]));
+    assert!(by_hash.iter().all(|e| e["entity"] == "contact"), "{by_hash:?}");
 }
 
 #[test]

@@ -104,16 +104,22 @@ impl Store {
                     .replace('_', "\\_")
             )
         });
+        // `554` or `#554` also finds the entries of contact #554 by id.
+        let contact = filter
+            .map(str::trim)
+            .map(|f| f.strip_prefix('#').unwrap_or(f))
+            .and_then(|f| f.parse::<i64>().ok());
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT id, at, actor, action, entity, entity_id, before, after FROM audit
                  WHERE id < ?1
                    AND (?2 IS NULL OR actor LIKE ?2 ESCAPE '\\' OR action LIKE ?2 ESCAPE '\\'
-                        OR before LIKE ?2 ESCAPE '\\' OR after LIKE ?2 ESCAPE '\\')
+                        OR before LIKE ?2 ESCAPE '\\' OR after LIKE ?2 ESCAPE '\\'
+                        OR (entity = 'contact' AND entity_id = ?4))
                  ORDER BY id DESC LIMIT ?3",
             )?;
             let rows = stmt.query_map(
-                params![before_id.unwrap_or(i64::MAX), pattern, limit as i64],
+                params![before_id.unwrap_or(i64::MAX), pattern, limit as i64, contact],
                 |r| {
                     let before: Option<String> = r.get(6)?;
                     let after: Option<String> = r.get(7)?;
