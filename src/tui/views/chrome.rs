@@ -172,8 +172,15 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
         let confirm = key(Context::Dialog, C::Confirm);
         let back = key(Context::Navigation, C::Back);
         match d {
-            Dialog::Form(_) => vec![
-                (confirm, "save"),
+            Dialog::Form(f) => vec![
+                (
+                    confirm,
+                    if matches!(f.kind, crate::tui::dialog::FormKind::Simulate(_)) {
+                        "start"
+                    } else {
+                        "save"
+                    },
+                ),
                 (key(Context::Dialog, C::NextField), "next field"),
                 (
                     format!(
