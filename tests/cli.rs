@@ -1135,7 +1135,10 @@ fn audit_lists_who_changed_what() {
         assert_eq!(actions, ["contact.close", "contact.assign"], "{f}");
     }
     let by_hash = array(db.json(&["audit", "--filter", "#1"]));
-    assert!(by_hash.iter().all(|e| e["entity"] == "contact"), "{by_hash:?}");
+    assert!(
+        by_hash.iter().all(|e| e["entity"] == "contact"),
+        "{by_hash:?}"
+    );
 }
 
 #[test]
@@ -1267,4 +1270,22 @@ fn blank_ingest_lines_are_skipped() {
     assert_eq!(lines[0]["line"], 2);
     assert_eq!(lines[1]["line"], 5);
     assert!(lines.iter().all(|l| l.get("error").is_none()), "{lines:?}");
+}
+
+#[test]
+fn a_drain_that_routes_nothing_says_why() {
+    let db = one_operator(1);
+    let out = db.ok(&["contact", "drain"]);
+    assert!(out.contains("0 routed: no contact is waiting"), "{out}");
+    db.add_contact("web", "a@x.io");
+    db.add_contact("web", "b@x.io");
+    let out = db.ok(&["contact", "drain"]);
+    assert!(
+        out.contains("none of the 1 waiting contact(s) can be taken"),
+        "{out}"
+    );
+    db.ok(&["contact", "close", "1"]);
+    // Closing drained it already: nothing waits.
+    let out = db.ok(&["contact", "drain"]);
+    assert!(out.contains("no contact is waiting"), "{out}");
 }

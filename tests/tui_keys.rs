@@ -372,3 +372,38 @@ fn two_apps_on_one_file_see_each_others_edits() {
     let t = tui_support::screen(&mut one, 80, 24);
     assert!(t.contains("42"), "{t}");
 }
+
+#[test]
+fn activating_an_operator_says_how_many_waiting_contacts_it_routed() {
+    let f = Fixture::new();
+    {
+        let mut s = f.store();
+        s.add_operator("Zed Last", 5, false).unwrap();
+        s.add_source("solo", "", Strategy::Weighted).unwrap();
+        s.set_weight(&EntityRef::parse("Zed Last"), &EntityRef::parse("solo"), 1)
+            .unwrap();
+        for i in 0..3 {
+            s.add_contact(&switchboard::store::NewContact {
+                source: Some(EntityRef::parse("solo")),
+                email: Some(format!("w{i}@example.com")),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+    }
+    let mut app = f.app();
+    press(&mut app, "G space");
+    let m = message(&app);
+    assert!(
+        m.contains("'Zed Last' is now active; 3 waiting contacts routed"),
+        "{m}"
+    );
+    assert_eq!(operator(&f, "Zed Last").unwrap().load, 3);
+    // Deactivating routes nothing and says nothing of it.
+    press(&mut app, "space");
+    assert!(
+        message(&app).ends_with("is now inactive"),
+        "{}",
+        message(&app)
+    );
+}

@@ -851,8 +851,15 @@ fn contact(store: &mut Store, json: bool, cmd: ContactCmd) -> Result<(), CliErro
             let n = store.drain_all()?;
             if json {
                 print_json(&serde_json::json!({"routed": n}))?;
-            } else {
+            } else if n > 0 {
                 println!("{n} waiting contact(s) routed");
+            } else {
+                match store.waiting_count()? {
+                    0 => println!("0 routed: no contact is waiting"),
+                    w => println!(
+                        "0 routed: none of the {w} waiting contact(s) can be taken: no operator with a weight in their sources is active with room"
+                    ),
+                }
             }
         }
     }

@@ -119,7 +119,12 @@ impl Store {
                  ORDER BY id DESC LIMIT ?3",
             )?;
             let rows = stmt.query_map(
-                params![before_id.unwrap_or(i64::MAX), pattern, limit as i64, contact],
+                params![
+                    before_id.unwrap_or(i64::MAX),
+                    pattern,
+                    limit as i64,
+                    contact
+                ],
                 |r| {
                     let before: Option<String> = r.get(6)?;
                     let after: Option<String> = r.get(7)?;

@@ -41,6 +41,7 @@ pub use models::{
     Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,
     format_rfc3339,
 };
+pub use operators::OperatorChange;
 pub use schema::latest_version;
 pub use sharing::Denied;
 pub use stats::{OperatorShare, SourceStats};

@@ -79,6 +79,19 @@ impl Store {
         patch: &OperatorPatch,
         seen: &OperatorPatch,
     ) -> Result<Operator> {
+        self.change_operator_seen(r, patch, seen)
+            .map(|c| c.operator)
+    }
+
+    /// [`Store::update_operator_seen`] that also says how many waiting contacts the
+    /// change routed (activating an operator or raising its limit drains the backlog
+    /// of its sources, to it or to others now eligible).
+    pub fn change_operator_seen(
+        &mut self,
+        r: &EntityRef,
+        patch: &OperatorPatch,
+        seen: &OperatorPatch,
+    ) -> Result<OperatorChange> {
         let new_name = patch
             .name
             .as_deref()
@@ -87,7 +100,10 @@ impl Store {
         if let Some(m) = patch.max_load {
             check_max_load(m)?;
         }
-        self.write(|tx, ctx| update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, seen))
+        self.write(|tx, ctx| {
+            update_operator_tx(tx, ctx, r, new_name.as_deref(), patch, seen)
+                .map(|(operator, routed)| OperatorChange { operator, routed })
+        })
     }
 
     /// Deletes an operator that holds no open contacts. Its weights go with it; its
@@ -134,6 +150,13 @@ impl Store {
     }
 }
 
+/// An operator after a change, and how many waiting contacts the change routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorChange {
+    pub operator: Operator,
+    pub routed: usize,
+}
+
 pub(crate) fn update_operator_tx(
     tx: &Transaction<'_>,
     ctx: &mut Ctx<'_>,
@@ -141,7 +164,7 @@ pub(crate) fn update_operator_tx(
     new_name: Option<&str>,
     patch: &OperatorPatch,
     seen: &OperatorPatch,
-) -> Result<Operator> {
+) -> Result<(Operator, usize)> {
     let before = find(tx, r)?;
     let word = |a: bool| if a { "active" } else { "inactive" };
     StaleCheck::default()
@@ -167,9 +190,10 @@ pub(crate) fn update_operator_tx(
     tx.prepare_cached("UPDATE operator SET name = ?1, active = ?2, max_load = ?3 WHERE id = ?4")?
         .execute(params![name, active, max_load, before.id])?;
     let gained = active && (!before.active || max_load > before.max_load);
+    let mut routed = 0;
     if gained {
         let sources = weighted_sources(tx, before.id)?;
-        contacts::drain(tx, ctx, &sources)?;
+        routed = contacts::drain(tx, ctx, &sources)?;
     }
     let after = find(tx, &EntityRef::Id(before.id))?;
     if snapshot(&before) != snapshot(&after) {
@@ -183,5 +207,5 @@ pub(crate) fn update_operator_tx(
             Some(snapshot(&after)),
         )?;
     }
-    Ok(after)
+    Ok((after, routed))
 }

@@ -1051,7 +1051,7 @@ impl App {
                     return self.nothing_selected("operator");
                 };
                 self.write(format!("saving operator '{}'", op.name), move |store| {
-                    let result = store.update_operator_seen(
+                    let result = store.change_operator_seen(
                         &EntityRef::Id(op.id),
                         &OperatorPatch {
                             active: Some(!op.active),
@@ -1063,12 +1063,14 @@ impl App {
                         },
                     );
                     then(move |app| {
-                        let after = result?;
+                        let change = result?;
                         app.refresh()?;
+                        let after = &change.operator;
                         app.info(format!(
-                            "'{}' is now {}",
+                            "'{}' is now {}{}",
                             after.name,
-                            if after.active { "active" } else { "inactive" }
+                            if after.active { "active" } else { "inactive" },
+                            routed_note(change.routed)
                         ));
                         Ok(())
                     })
@@ -1087,7 +1089,7 @@ impl App {
                     op.max_load - 1
                 };
                 self.write(format!("saving operator '{}'", op.name), move |store| {
-                    let result = store.update_operator_seen(
+                    let result = store.change_operator_seen(
                         &EntityRef::Id(op.id),
                         &OperatorPatch {
                             max_load: Some(max_load),
@@ -1099,11 +1101,15 @@ impl App {
                         },
                     );
                     then(move |app| {
-                        let after = result?;
+                        let change = result?;
                         app.refresh()?;
+                        let after = &change.operator;
                         app.info(format!(
-                            "'{}' max load {} -> {}",
-                            after.name, op.max_load, after.max_load
+                            "'{}' max load {} -> {}{}",
+                            after.name,
+                            op.max_load,
+                            after.max_load,
+                            routed_note(change.routed)
                         ));
                         Ok(())
                     })
@@ -1464,7 +1470,14 @@ impl App {
                 then(move |app| {
                     let n = result?;
                     app.refresh()?;
-                    app.info(format!("backlog routed: {n} waiting contact(s) assigned"));
+                    let waiting = app.feed.waiting;
+                    app.info(match (n, waiting) {
+                        (0, 0) => "nothing to route: no contact is waiting".to_string(),
+                        (0, w) => format!(
+                            "none of the {w} waiting contact(s) could be routed: no operator with a weight in their sources is active with room"
+                        ),
+                        (n, _) => format!("backlog routed: {n} waiting contact(s) assigned"),
+                    });
                     Ok(())
                 })
             }),
@@ -2386,6 +2399,15 @@ struct Saved {
 type FormJob = Box<dyn FnOnce(&mut Store) -> Result<Saved, StoreError> + Send>;
 
 /// Boxes what to do with the App once a write is done.
+/// "; 5 waiting contacts routed" after a change that drained the backlog.
+fn routed_note(routed: usize) -> String {
+    match routed {
+        0 => String::new(),
+        1 => "; 1 waiting contact routed".to_string(),
+        n => format!("; {n} waiting contacts routed"),
+    }
+}
+
 fn then(f: impl FnOnce(&mut App) -> Result<(), StoreError> + Send + 'static) -> Done {
     Box::new(f)
 }
