@@ -1,7 +1,7 @@
 //! `switchboard serve` through real sockets on 127.0.0.1: every route of `/api/v1`,
-//! bad input, tokens and roles, concurrent clients, `serve` beside `ingest` and CLI
-//! edits on one file, SIGTERM under load, and the OpenAPI document against the
-//! router. No request in this file may be answered 500 (the client asserts it on
+//! bad input, tokens and roles, concurrent and racing clients, `serve` beside
+//! `ingest` and CLI edits on one file, SIGTERM under load and with a stalled client,
+//! and the OpenAPI document against the router. No request in this file may be answered 500 (the client asserts it on
 //! every answer, and each server's log is checked when it stops).
 
 mod common;
@@ -593,10 +593,10 @@ fn contacts_intake_replay_batch_list_assign_close_reopen_drain() {
             .expect(200)),
         all
     );
-    let ann_name = if c1["operator_id"] == ann { &c1 } else { &c2 };
+    let anns = if c1["operator_id"] == ann { &c1 } else { &c2 };
     assert_eq!(
         ids(&api.get("/contacts?operator=ann").expect(200)),
-        [c(ann_name)]
+        [c(anns)]
     );
     assert_eq!(
         ids(&api.get(&format!("/contacts?operator_id={bob}")).expect(200)).len(),
@@ -1383,6 +1383,112 @@ fn sixty_four_clients_fill_fifteen_slots_exactly() {
         assert_eq!(status, b["status"].as_str().unwrap());
         assert_eq!(*operator, b["operator_id"].as_i64());
     }
+    assert_eq!(common::load_violations(&db.conn()), []);
+    server.stop_cleanly();
+}
+
+#[test]
+fn racing_clients_one_key_one_contact_one_assignment() {
+    const RACERS: usize = 24;
+    let db = Db::new();
+    roster(
+        &db,
+        &["web"],
+        &[("ann", 50, 1), ("bob", 50, 0), ("cy", 50, 0)],
+    );
+    store(&db).add_source("tg", "", Strategy::Weighted).unwrap();
+    let server = Server::start(&db);
+    let (api, _) = clients(&server);
+
+    // One idempotency key from many clients at once: one contact, one 201.
+    let barrier = Barrier::new(RACERS);
+    let replies: Vec<(u16, Value)> = thread::scope(|s| {
+        let racers: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let (api, barrier) = (api.fresh(), &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = api.post(
+                        "/contacts",
+                        &json!({"source": "web", "email": format!("r{i}@x.io"),
+                                "idempotency_key": "the-same"}),
+                    );
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let created = replies.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{replies:?}");
+    let id = &replies[0].1["id"];
+    for (status, body) in &replies {
+        assert!(*status == 201 || *status == 200, "{status} {body}");
+        assert_eq!(&body["id"], id, "{body}");
+    }
+    assert_eq!(contacts_in_file(&db).len(), 1);
+
+    // A waiting contact assigned by many supervisors at once, each expecting it
+    // still waiting: one wins, every other answer names the winner.
+    let waiting = api
+        .post("/contacts", &json!({"source": "tg", "email": "w@x.io"}))
+        .expect(201);
+    assert_eq!(waiting["status"], "waiting");
+    let path = format!("/contacts/{}/assign", waiting["id"]);
+    let barrier = Barrier::new(RACERS);
+    let replies: Vec<(String, u16, Value)> = thread::scope(|s| {
+        let racers: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let (api, barrier, path) = (api.fresh(), &barrier, &path);
+                let op = ["ann", "bob", "cy"][i % 3];
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = api.post(
+                        path,
+                        &json!({"operator_id": op, "expect_operator": null, "force": true}),
+                    );
+                    (op.to_string(), r.status, r.json())
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let winners: Vec<&(String, u16, Value)> = replies.iter().filter(|r| r.1 == 200).collect();
+    assert_eq!(winners.len(), 1, "{replies:?}");
+    let winner = &winners[0].0;
+    assert_eq!(&winners[0].2["operator"], winner);
+    for (_, status, body) in &replies {
+        if *status != 200 {
+            assert_eq!(*status, 409, "{body}");
+            assert_eq!(&body["extra"]["operator"], winner, "{body}");
+        }
+    }
+    assert_eq!(
+        api.get(&format!("/contacts/{}", waiting["id"])).expect(200)["operator"],
+        *winner
+    );
+
+    // Another process holding the write lock a moment: requests wait, then succeed.
+    let conn = db.conn();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (posted, patched) = thread::scope(|s| {
+        let post = s.spawn(|| {
+            api.fresh()
+                .post("/contacts", &json!({"source": "web", "email": "late@x.io"}))
+                .status
+        });
+        let patch = s.spawn(|| {
+            api.fresh()
+                .patch("/operators/cy", &json!({"max_load": 60}))
+                .status
+        });
+        thread::sleep(Duration::from_millis(300));
+        // Neither got an answer (a 503, say) while the file was locked.
+        assert!(!post.is_finished() && !patch.is_finished());
+        conn.execute_batch("COMMIT").unwrap();
+        (post.join().unwrap(), patch.join().unwrap())
+    });
+    assert_eq!((posted, patched), (201, 200));
     assert_eq!(common::load_violations(&db.conn()), []);
     server.stop_cleanly();
 }
