@@ -47,7 +47,10 @@ impl Server {
     /// `serve --listen ADDR` on `db`. `Err` with the exit status and stderr when the
     /// process ends before it serves.
     pub fn start_on(db: &Db, listen: &str) -> Result<Server, Stopped> {
-        Server::spawn(db.cmd(&["serve", "--listen", listen]))
+        let mut cmd = db.cmd(&["serve", "--listen", listen]);
+        // The caller's RUST_LOG could silence the request lines the log checks read.
+        cmd.env_remove("RUST_LOG");
+        Server::spawn(cmd)
     }
 
     /// Runs `cmd` (a `serve` command) and waits for its "serving ... on http://ADDR"
