@@ -4,7 +4,7 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::Principal;
 use super::dto::*;
-use super::extract::{JsonBody, Query};
+use super::extract::{JsonBody, Path, Query, RawBody};
 use super::problem::{ApiError, Problem};
 use crate::domain::{Access, ContactStatus, EntityRef, Strategy};
 use crate::store::{
@@ -883,7 +883,7 @@ pub async fn patch_contact_status(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     Query(q): Query<StatusQuery>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<ContactOut>> {
     let word = status_word(q, &body)?;
     set_status(&st, &p, id, word).await
@@ -1031,7 +1031,7 @@ pub async fn patch_request_status(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     Query(q): Query<StatusQuery>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<ContactOut>> {
     let word = status_word(q, &body)?;
     set_status(&st, &p, id, word).await

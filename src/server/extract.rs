@@ -1,5 +1,6 @@
-//! Request bodies and queries read the way the API answers: a body that is not JSON
-//! is 400, JSON of the wrong shape is 422 naming the field, both as problem+json.
+//! Request bodies, paths and queries read the way the API answers: a body that is not
+//! JSON is 400, JSON of the wrong shape is 422 naming the field, a path that is not
+//! UTF-8 is 400, all as problem+json.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -17,6 +18,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// A body as bytes; one over the limit is 413 as problem+json.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -25,7 +38,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ApiError::bad_request(format!("cannot read the request body: {e}"))
             }
         })?;
-        parse(&bytes).map(JsonBody)
+        Ok(RawBody(bytes))
+    }
+}
+
+/// Path parameters; one that cannot be read (not UTF-8) is 400 as problem+json.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Path(p.0)),
+            Err(e) if e.status().is_client_error() => Err(ApiError::bad_request(format!(
+                "bad path: {}",
+                e.body_text()
+            ))),
+            Err(e) => Err(ApiError::internal(e.body_text())),
+        }
     }
 }
 

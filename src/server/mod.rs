@@ -361,19 +361,40 @@ pub fn serve(mut store: Store, listen: SocketAddr) -> Result<(), ServeError> {
             "switchboard: serving {} on http://{local} (API /api/v1, docs http://{local}/docs); Ctrl-C stops",
             crate::domain::escape_control(&path.display().to_string())
         );
-        let app = tower::util::MapRequestLayer::new(trim_trailing_slash)
-            .layer(router(state.clone()));
+        let in_flight = Arc::new(InFlight::default());
+        let app = tower::util::MapRequestLayer::new(trim_trailing_slash).layer(
+            router(state.clone()).layer(middleware::from_fn_with_state(
+                Arc::clone(&in_flight),
+                count_in_flight,
+            )),
+        );
         let listener = Limited {
             inner: listener,
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         };
-        axum::serve(
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signal = {
+            let stopping = Arc::clone(&stopping);
+            async move {
+                shutdown_signal().await;
+                stopping.notify_one();
+            }
+        };
+        let graceful = axum::serve(
             listener,
             ServiceExt::<Request>::into_make_service(app),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| ServeError::Runtime(e.to_string()))
+        .with_graceful_shutdown(signal);
+        // Graceful shutdown waits for every connection to close, and one whose client
+        // sent part of a request head stays open for ever (hyper has no timer here to
+        // bound reading a head): so once the requests in flight are answered, those
+        // connections are not waited for.
+        tokio::select! {
+            served = std::future::IntoFuture::into_future(graceful) => {
+                served.map_err(|e| ServeError::Runtime(e.to_string()))
+            }
+            () = quiet_after(&stopping, &in_flight) => Ok(()),
+        }
     });
     // Requests are done: release the sessions and the queue, then let the writer
     // commit and answer what it still holds.
@@ -419,6 +440,43 @@ async fn shutdown_signal() {
         () = term => {},
     }
     eprintln!("switchboard: stopping: finishing the requests in flight");
+}
+
+/// Requests being handled now (read in full or in part, not yet answered).
+#[derive(Default)]
+struct InFlight(std::sync::atomic::AtomicUsize);
+
+async fn count_in_flight(State(n): State<Arc<InFlight>>, req: Request, next: Next) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    /// Counts down however the request ends (a timeout drops it).
+    struct Done<'a>(&'a InFlight);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.0.fetch_sub(1, SeqCst);
+        }
+    }
+    n.0.fetch_add(1, SeqCst);
+    let _done = Done(&n);
+    next.run(req).await
+}
+
+/// How long no request must be in flight after the shutdown signal before the
+/// connections still open are dropped: time to write the last answers.
+const SHUTDOWN_LINGER: Duration = Duration::from_secs(1);
+
+/// Completes once the shutdown signal has come and no request has been in flight
+/// for [`SHUTDOWN_LINGER`].
+async fn quiet_after(stopping: &tokio::sync::Notify, in_flight: &InFlight) {
+    stopping.notified().await;
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        if in_flight.0.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            quiet_since = None;
+        } else if quiet_since.get_or_insert_with(Instant::now).elapsed() >= SHUTDOWN_LINGER {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A listener that holds at most `slots` connections open; the next waits in the

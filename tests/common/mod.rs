@@ -2,6 +2,10 @@
 //! directory, and runs of the real binary against it.
 #![allow(dead_code)] // each test crate uses a different subset
 
+/// `switchboard serve` on a test's file, and an HTTP client for it.
+#[cfg(unix)]
+pub mod server;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
