@@ -284,10 +284,23 @@ fn file_path_and_actor_in_the_status_bar() {
         std::fs::create_dir(&inner).unwrap();
         let path = inner.join("switchboard.db");
         drop(tui_support::fixture(&path));
-        let store = Store::open(
+        // An actor with a control character never gets this far: it is refused
+        // before the file is touched.
+        let refused = Store::open(
             &path,
             OpenOptions {
                 actor: Some("eve\u{1b}[2J".into()),
+                ..OpenOptions::default()
+            },
+        );
+        assert!(
+            refused.is_err_and(|e| e.to_string().contains("actor")),
+            "a control character in the actor is refused"
+        );
+        let store = Store::open(
+            &path,
+            OpenOptions {
+                actor: Some("eve".into()),
                 ..OpenOptions::default()
             },
         )
@@ -298,5 +311,5 @@ fn file_path_and_actor_in_the_status_bar() {
         let app = App::new(store, options).unwrap();
         (Fixture { dir, path }, app)
     };
-    clean_with(app, "status bar", |_| {}, &["in\\e]0;x\\u{7}", "eve\\e[2J"]);
+    clean_with(app, "status bar", |_| {}, &["in\\e]0;x\\u{7}", "eve"]);
 }
