@@ -409,3 +409,55 @@ fn a_bad_keymap_is_refused_before_the_terminal_is_touched() {
     assert!(err.contains("'q' is bound to both"), "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("\x1b[?1049h"));
 }
+
+/// A contact posted over HTTP shows in a supervisor's feed on the same file: the
+/// server and the TUI are two processes, and the TUI learns of the commit from
+/// `PRAGMA data_version`, not from the server.
+#[test]
+fn a_contact_posted_over_http_shows_in_the_feed() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sb.db");
+    {
+        let mut s = Store::open(&db, OpenOptions::default()).unwrap();
+        s.add_operator("Ann", 5, true).unwrap();
+        s.add_source("web", "", Strategy::Weighted).unwrap();
+        s.set_weight(&EntityRef::parse("Ann"), &EntityRef::parse("web"), 1)
+            .unwrap();
+    }
+    let mut server = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve ended");
+        if let Some(i) = line.find("http://") {
+            let rest = &line[i..];
+            break rest[..rest.find(' ').unwrap()].to_string();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let mut tui = Tui::start(dir.path(), &["--db", "sb.db"], 100, 30);
+    tui.wait_for("Operators");
+    tui.send("4");
+    tui.wait_for("following");
+    let reply = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/contacts"))
+        .body(r#"{"source":"web","email":"posted@example.com","message":"over HTTP"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 201);
+    let screen = tui.wait_for("over HTTP");
+    assert!(screen.contains("posted@example.com"), "{screen}");
+    assert!(screen.contains("Ann"), "{screen}");
+    tui.send("q");
+    server.kill().unwrap();
+    let _ = server.wait();
+}
