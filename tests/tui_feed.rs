@@ -270,7 +270,7 @@ fn drain_key_routes_the_backlog_and_reports_it() {
     let mut app = f.app();
     press(&mut app, "4 A");
     assert!(
-        message(&app).contains("0 waiting contact(s) assigned"),
+        message(&app).contains("none of the 3 waiting contact(s) could be routed"),
         "{}",
         message(&app)
     );
@@ -530,4 +530,47 @@ fn open_dialogs_survive_refreshes_and_the_picker_shows_fresh_loads() {
     type_text(&mut app, " Typed");
     press(&mut app, "enter");
     assert!(f.store().operator(&EntityRef::parse("Half Typed")).is_ok());
+}
+
+#[test]
+fn quitting_while_a_simulator_runs_asks_first() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    // A slow run: 1000 contacts at 1/s.
+    press(&mut app, "4 s tab backspace backspace backspace");
+    type_text(&mut app, "1000");
+    press(&mut app, "tab backspace");
+    type_text(&mut app, "1");
+    press(&mut app, "enter");
+    assert!(app.simulating(), "{}", message(&app));
+    press(&mut app, "q");
+    assert!(!app.should_quit(), "asked first");
+    assert!(app.has_dialog());
+    press(&mut app, "esc");
+    assert!(!app.should_quit() && !app.has_dialog());
+    assert!(app.simulating(), "Esc keeps it running");
+    press(&mut app, "q enter");
+    assert!(app.should_quit());
+}
+
+#[test]
+fn stopping_the_demo_simulator_asks_first() {
+    let f = Fixture::new();
+    let mut app = f.app_with(|o| o.demo = true);
+    app.start_demo_simulator().unwrap();
+    assert!(app.simulating());
+    press(&mut app, "4 s");
+    assert!(app.has_dialog(), "{}", message(&app));
+    press(&mut app, "esc");
+    assert!(app.simulating());
+    press(&mut app, "s y");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.simulating() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        app.update(Action::Tick);
+    }
+    assert!(!app.simulating(), "{}", message(&app));
+    // With nothing running, q quits at once.
+    press(&mut app, "q");
+    assert!(app.should_quit());
 }

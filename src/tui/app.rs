@@ -649,6 +649,38 @@ impl App {
 
     fn dispatch(&mut self, action: Action) -> Result<(), StoreError> {
         if action == Action::Command(Command::Quit) {
+            let asking = matches!(
+                &self.dialog,
+                Some(Dialog::Confirm(Confirm {
+                    pending: Pending::Quit,
+                    ..
+                }))
+            );
+            // A running simulator stops with the App: asked first (a second q, y or
+            // Enter quits), unless there is no room to ask.
+            if let Some(sim) = &self.sim
+                && !asking
+                && !layout::too_small(self.area)
+            {
+                let sent = sim.progress.sent.load(Ordering::Relaxed);
+                let what = if sim.demo {
+                    "The demo's simulator stops.".to_string()
+                } else {
+                    format!("The simulator stops ({sent} of {} sent).", sim.count)
+                };
+                self.help = None;
+                self.dialog = Some(Dialog::Confirm(Confirm {
+                    title: "Quit".into(),
+                    lines: vec![
+                        "Quit switchboard?".into(),
+                        what,
+                        "Every contact it sent stays in the file.".into(),
+                    ],
+                    yes: "quit".into(),
+                    pending: Pending::Quit,
+                }));
+                return Ok(());
+            }
             self.quit();
             return Ok(());
         }
@@ -1790,6 +1822,20 @@ impl App {
 
     fn simulate_key(&mut self) -> Result<(), StoreError> {
         if let Some(sim) = &self.sim {
+            if sim.demo {
+                // The demo's contacts are what makes it move: asked first.
+                self.dialog = Some(Dialog::Confirm(Confirm {
+                    title: "Stop the demo's simulator".into(),
+                    lines: vec![
+                        "Stop the demo's simulator?".into(),
+                        "No more contacts arrive; the demo's operators go on closing theirs."
+                            .into(),
+                    ],
+                    yes: "stop".into(),
+                    pending: Pending::StopSimulator,
+                }));
+                return Ok(());
+            }
             sim.progress.cancel.store(true, Ordering::Relaxed);
             self.info("stopping the simulator…");
             return Ok(());
@@ -2212,6 +2258,13 @@ impl App {
                 operator,
                 force,
             } => self.assign(&contacts, operator_id, &operator, force)?,
+            Pending::Quit => self.quit(),
+            Pending::StopSimulator => {
+                if let Some(sim) = &self.sim {
+                    sim.progress.cancel.store(true, Ordering::Relaxed);
+                    self.info("stopping the simulator…");
+                }
+            }
         }
         Ok(())
     }

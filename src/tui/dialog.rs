@@ -227,6 +227,10 @@ pub enum Pending {
         operator: String,
         force: bool,
     },
+    /// Quit while a simulator runs (it stops).
+    Quit,
+    /// Stop the demo's simulator.
+    StopSimulator,
 }
 
 #[derive(Debug, Clone)]
