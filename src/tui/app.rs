@@ -1540,6 +1540,36 @@ impl App {
         let Some(targets) = self.targets() else {
             return Ok(());
         };
+        if close && targets.len() > 1 {
+            // Several at once: said first, with what will change.
+            let out_of_view = targets
+                .iter()
+                .filter(|(id, _)| !self.feed.rows.iter().any(|c| c.id == *id))
+                .count();
+            let mut lines = vec![format!("Close {} marked contacts?", targets.len())];
+            if out_of_view > 0 {
+                lines.push(format!("{out_of_view} of them are out of view."));
+            }
+            lines.push(
+                "Their operators get the slots back; a contact someone changed since you marked it is skipped."
+                    .into(),
+            );
+            self.dialog = Some(Dialog::Confirm(Confirm {
+                title: "Close contacts".into(),
+                lines,
+                yes: "close".into(),
+                pending: Pending::Close { contacts: targets },
+            }));
+            return Ok(());
+        }
+        self.close_or_reopen_now(close, targets)
+    }
+
+    fn close_or_reopen_now(
+        &mut self,
+        close: bool,
+        targets: Vec<(i64, Seen)>,
+    ) -> Result<(), StoreError> {
         let single = targets.len() == 1 && self.feed.marks.is_empty();
         let what = match targets.as_slice() {
             [(id, _)] => format!("contact #{id}"),
@@ -2258,6 +2288,7 @@ impl App {
                 operator,
                 force,
             } => self.assign(&contacts, operator_id, &operator, force)?,
+            Pending::Close { contacts } => self.close_or_reopen_now(true, contacts)?,
             Pending::Quit => self.quit(),
             Pending::StopSimulator => {
                 if let Some(sim) = &self.sim {

@@ -227,6 +227,10 @@ pub enum Pending {
         operator: String,
         force: bool,
     },
+    /// Close several marked contacts (each with what it was when marked).
+    Close {
+        contacts: Vec<(i64, Seen)>,
+    },
     /// Quit while a simulator runs (it stops).
     Quit,
     /// Stop the demo's simulator.
