@@ -574,3 +574,22 @@ fn stopping_the_demo_simulator_asks_first() {
     press(&mut app, "q");
     assert!(app.should_quit());
 }
+
+#[test]
+fn mark_all_in_view_and_clear_marks() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "4 *");
+    let shown = app.feed_ids().len();
+    assert!(shown > 1);
+    assert!(
+        message(&app).contains(&format!("{shown} marked; {shown} in all")),
+        "{}",
+        message(&app)
+    );
+    assert!(screen(&mut app, 80, 24).contains(&format!("{shown} marked")));
+    press(&mut app, "u");
+    assert!(message(&app).contains(&format!("{shown} mark(s) cleared")));
+    press(&mut app, "u");
+    assert!(message(&app).contains("no marks to clear"));
+}

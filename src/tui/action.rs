@@ -44,6 +44,8 @@ pub enum Command {
     Close,
     Reopen,
     Mark,
+    MarkAll,
+    ClearMarks,
     WaitingOnly,
     PickFilter,
     Drain,

@@ -1461,6 +1461,19 @@ impl App {
             Command::First => return self.feed.first(store, page),
             Command::Last => return self.feed.last(store, page),
             Command::Mark => return self.feed.toggle_mark(store, page),
+            Command::MarkAll => {
+                let added = self.feed.mark_all();
+                self.info(format!("{added} marked; {} in all", self.feed.marks.len()));
+                return Ok(());
+            }
+            Command::ClearMarks => {
+                let n = self.feed.clear_marks();
+                self.info(match n {
+                    0 => "no marks to clear".to_string(),
+                    n => format!("{n} mark(s) cleared"),
+                });
+                return Ok(());
+            }
             Command::Back => {
                 if self.feed.clear_filters() {
                     self.feed.reload(store, page)?;

@@ -298,6 +298,23 @@ impl FeedState {
         Ok(())
     }
 
+    /// Marks every contact in view (each with what it shows now); returns how many
+    /// were newly marked.
+    pub fn mark_all(&mut self) -> usize {
+        let before = self.marks.len();
+        for c in &self.rows {
+            self.marks.entry(c.id).or_insert_with(|| Seen::of(c));
+        }
+        self.marks.len() - before
+    }
+
+    /// Clears every mark; returns how many there were.
+    pub fn clear_marks(&mut self) -> usize {
+        let n = self.marks.len();
+        self.marks.clear();
+        n
+    }
+
     /// The filter after `w`: waiting only, or no status filter.
     pub fn toggle_waiting(&mut self) {
         self.filter.status = match self.filter.status {

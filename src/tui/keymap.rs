@@ -293,6 +293,20 @@ pub const BINDABLE: &[Bindable] = &[
     ),
     b(
         X::Feed,
+        C::MarkAll,
+        "mark_all",
+        None,
+        "mark every contact in view",
+    ),
+    b(
+        X::Feed,
+        C::ClearMarks,
+        "clear_marks",
+        None,
+        "clear every mark (out of view too)",
+    ),
+    b(
+        X::Feed,
         C::WaitingOnly,
         "waiting_only",
         Some("waiting"),
