@@ -23,7 +23,6 @@ const MAX_LINES: usize = 600;
 /// Files over [`MAX_LINES`] today, each to be split (issue 12).
 const KNOWN_LONG: &[&str] = &[
     "cli/mod.rs",
-    "server/api.rs",
     "server/dto.rs",
     "store/contacts.rs",
     "store/mod.rs",
@@ -428,7 +427,7 @@ fn no_module_imports_one_that_imports_it_back() {
     let edges = house.edges();
     // The reader must see the imports at all: a few that exist today.
     for (from, to) in [
-        ("server/api.rs", "store/mod.rs"),
+        ("server/api/contacts.rs", "store/mod.rs"),
         ("store/contacts.rs", "store/roster.rs"),
         ("tui/views/layout.rs", "tui/app.rs"),
         ("intake/writer.rs", "store/contacts.rs"),
