@@ -27,7 +27,6 @@ const KNOWN_LONG: &[&str] = &[
     "store/schema.rs",
     "store/sharing.rs",
     "tui/app.rs",
-    "tui/keymap.rs",
 ];
 
 fn src() -> PathBuf {
