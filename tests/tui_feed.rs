@@ -213,7 +213,14 @@ fn close_reopen_and_marks() {
     press(&mut app, "g space space space");
     let ids: Vec<i64> = app.feed_ids()[..3].to_vec();
     assert!(screen(&mut app, 80, 24).contains("3 marked"));
+    // Closing several asks first: Esc keeps them open, y closes them.
     press(&mut app, "c");
+    assert!(screen(&mut app, 80, 24).contains("Close 3 marked contacts?"));
+    press(&mut app, "esc");
+    for id in &ids {
+        assert_ne!(contact(&f, *id).status, ContactStatus::Closed, "#{id}");
+    }
+    press(&mut app, "c y");
     for id in &ids {
         assert_eq!(contact(&f, *id).status, ContactStatus::Closed, "#{id}");
     }

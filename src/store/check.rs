@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::schema::shown;
-use super::{OpenOptions, Result, Store, StoreError, audit, contacts, roster, sharing};
+use super::{OpenOptions, Result, Store, StoreError, audit, intake, roster, sharing};
 
 /// One finding of [`check`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -304,7 +304,7 @@ impl Store {
             }
             freed.sort_unstable();
             freed.dedup();
-            contacts::drain(tx, ctx, &freed)?;
+            intake::drain(tx, ctx, &freed)?;
             // The per-source counters (schema V3), recounted from the contacts when any
             // disagrees.
             let counters = counter_mismatches(tx)?;

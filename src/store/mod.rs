@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod checkpoint;
 mod contacts;
+mod intake;
 mod leads;
 mod models;
 mod open_files;
@@ -35,7 +36,8 @@ use crate::domain::{ContactStatus, DomainError};
 pub use audit::AuditEntry;
 
 pub use check::{Check, CheckReport, LoadRepair, check};
-pub use contacts::{Expect, FeedFilter, Intake, NewContact, Outcome, Seen, Skip, ValidContact};
+pub use contacts::{Expect, FeedFilter, Outcome, Seen, Skip};
+pub use intake::{Intake, NewContact, ValidContact};
 pub use leads::LeadWithContacts;
 pub use models::{
     Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,

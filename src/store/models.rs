@@ -226,3 +226,20 @@ pub(crate) fn parse_strategy(idx: usize, s: String) -> rusqlite::Result<Strategy
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
     })
 }
+
+/// One contact by id, inside a transaction.
+pub(crate) fn get_contact(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+) -> Result<Contact, super::StoreError> {
+    use rusqlite::OptionalExtension;
+    tx.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM {CONTACT_FROM} WHERE c.id = ?1"
+    ))?
+    .query_row([id], contact_from_row)
+    .optional()?
+    .ok_or(super::StoreError::NotFound {
+        kind: "contact",
+        key: format!("#{id}"),
+    })
+}

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::models::Operator;
 use super::roster::{find, operator_from_row, operator_select, weighted_sources};
-use super::{Ctx, OperatorPatch, Result, StaleCheck, Store, StoreError, audit, contacts, now_ms};
+use super::{Ctx, OperatorPatch, Result, StaleCheck, Store, StoreError, audit, intake, now_ms};
 use crate::domain::{DomainError, EntityRef, validate_entity_name};
 
 /// Largest max_load accepted.
@@ -193,7 +193,7 @@ pub(crate) fn update_operator_tx(
     let mut routed = 0;
     if gained {
         let sources = weighted_sources(tx, before.id)?;
-        routed = contacts::drain(tx, ctx, &sources)?;
+        routed = intake::drain(tx, ctx, &sources)?;
     }
     let after = find(tx, &EntityRef::Id(before.id))?;
     if snapshot(&before) != snapshot(&after) {

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
 use super::models::Weight;
-use super::{Result, StaleCheck, Store, audit, contacts, roster, sources};
+use super::{Result, StaleCheck, Store, audit, intake, roster, sources};
 use crate::domain::{DomainError, EntityRef};
 
 /// Largest weight accepted.
@@ -83,7 +83,7 @@ impl Store {
                 )?;
             }
             if before == 0 && weight > 0 {
-                contacts::drain(tx, ctx, &[source_id])?;
+                intake::drain(tx, ctx, &[source_id])?;
             }
             Ok(Weight {
                 operator_id: op.id,
@@ -173,7 +173,7 @@ impl Store {
                     Some(json!({"source": source_name, "weights": shown(was)})),
                     Some(json!({"source": source_name, "weights": shown(after)})),
                 )?;
-                contacts::drain(tx, ctx, &[source_id])?;
+                intake::drain(tx, ctx, &[source_id])?;
             }
             let mut out: Vec<Weight> = wanted
                 .iter()
