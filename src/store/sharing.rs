@@ -93,47 +93,6 @@ pub(crate) struct Finding {
     pub fix: Option<String>,
 }
 
-/// What keeps this user from a file of the database ([`StoreError::Permission`]): the
-/// file or folder in the way, its owner and mode, why, and the command that fixes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denied {
-    /// `read`, `write` or `create`.
-    pub action: &'static str,
-    /// The file that could not be read, written or created.
-    pub target: String,
-    /// What is in the way: `target` itself, or the folder it is in or reached through.
-    pub path: String,
-    pub owner: String,
-    pub group: String,
-    /// Permission bits, with setuid, setgid and sticky.
-    pub mode: u32,
-    /// Why that keeps this user out: "not writable by you (u1)".
-    pub why: String,
-    /// The command that lets the user in, and who may run it.
-    pub fix: String,
-}
-
-impl Denied {
-    /// The message without its fix.
-    pub fn problem(&self) -> String {
-        let place = if self.path == self.target {
-            String::new()
-        } else {
-            format!("folder {} ", self.path)
-        };
-        format!(
-            "cannot {} {}: {place}owned by {}:{} mode {:04o}, {}",
-            self.action, self.target, self.owner, self.group, self.mode, self.why
-        )
-    }
-}
-
-impl std::fmt::Display for Denied {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}; fix: {}", self.problem(), self.fix)
-    }
-}
-
 /// `err` in terms of the files: when SQLite could not open or write them and a file,
 /// a companion or a folder keeps this user out, the [`StoreError::Permission`] that
 /// names it. A read-only refusal nothing here explains says where to look.
@@ -190,9 +149,10 @@ mod unix {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     use std::path::{Path, PathBuf};
 
+    use super::super::Denied;
     use super::super::StoreError;
     use super::super::schema::{escape, shown};
-    use super::{COMPANIONS, Denied, Finding, Need, Plan, companion, folder, shell_quote};
+    use super::{COMPANIONS, Finding, Need, Plan, companion, folder, shell_quote};
 
     /// The user this process acts as.
     struct Me {
@@ -1010,6 +970,7 @@ pub(crate) fn file_findings(db: &Path) -> Vec<(String, Finding)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Denied;
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
