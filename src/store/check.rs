@@ -309,7 +309,7 @@ impl Store {
             // disagrees.
             let counters = counter_mismatches(tx)?;
             if !counters.is_empty() {
-                tx.execute_batch(super::schema::RECOUNT)?;
+                tx.execute_batch(super::migrations::RECOUNT)?;
                 tx.execute(
                     "UPDATE source SET counted_through = (SELECT coalesce(max(id), 0) FROM contact)",
                     [],

@@ -240,7 +240,10 @@ impl IntakeCache {
         // The local day of this transaction's contacts, computed by SQLite once for
         // both counters (a `localtime` conversion costs thousands of instructions).
         let day: i64 = tx
-            .prepare_cached(&format!("SELECT {}", super::schema::local_day_sql("?1")))?
+            .prepare_cached(&format!(
+                "SELECT {}",
+                super::migrations::local_day_sql("?1")
+            ))?
             .query_row([now], |r| r.get(0))?;
         self.flush_loads(tx, day)?;
         self.flush_counts(tx, day)
@@ -279,7 +282,7 @@ impl IntakeCache {
             if i > 0 {
                 return Err(StoreError::CountersRefused { source_id });
             }
-            tx.execute_batch(super::schema::RECOUNT)?;
+            tx.execute_batch(super::migrations::RECOUNT)?;
             tx.prepare_cached("UPDATE source SET counted_through = ?1")?
                 .execute([last])?;
             return Ok(());

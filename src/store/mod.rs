@@ -10,6 +10,7 @@ mod contacts;
 mod error;
 mod intake;
 mod leads;
+mod migrations;
 mod models;
 mod open;
 mod open_files;
@@ -45,12 +46,12 @@ pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Outcome, Seen, Skip};
 pub use intake::{Intake, NewContact, ValidContact};
 pub use leads::LeadWithContacts;
+pub use migrations::latest_version;
 pub use models::{
     Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,
     format_rfc3339,
 };
 pub use operators::OperatorChange;
-pub use schema::latest_version;
 pub use stats::{OperatorShare, SourceStats};
 pub use tokens::TOKEN_PREFIX;
 pub use watch::ChangeWatcher;
@@ -417,7 +418,7 @@ pub fn create_at_schema_version(path: &Path, version: usize) -> Result<()> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
     )?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
-    schema::migrations()
+    migrations::migrations()
         .to_version(&mut conn, version)
         .map_err(|e| StoreError::Migration(e.to_string()))
 }

@@ -302,7 +302,7 @@ impl Store {
     /// schema.
     fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        let migrations = schema::migrations();
+        let migrations = migrations::migrations();
         let deadline = Instant::now() + BUSY_DEADLINE;
         loop {
             let state = schema::inspect(conn, path)?;
@@ -346,7 +346,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let state = schema::inspect(&tx, path)?;
         if !state.marked {
-            tx.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+            tx.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
         }
         tx.commit()?;
         Ok(())

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::models::Operator;
-use super::{Result, StoreError, now_ms, schema};
+use super::{Result, StoreError, now_ms};
 use crate::domain::EntityRef;
 
 /// Columns of an operator; `?1` is the current time in milliseconds. "Assigned today"
@@ -15,7 +15,7 @@ pub(crate) fn operator_select() -> String {
             (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
             CASE WHEN o.assigned_day = {} THEN o.assigned_day_count ELSE 0 END
          FROM operator o",
-        schema::local_day_sql("?1")
+        super::migrations::local_day_sql("?1")
     )
 }
 

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::models::{Source, parse_strategy};
-use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit, now_ms, schema};
+use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit, now_ms};
 use crate::domain::{
     DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name, validate_source_code,
 };
@@ -16,7 +16,7 @@ fn source_select() -> String {
         "SELECT s.id, s.name, s.description, s.strategy, s.created_at, s.waiting,
             CASE WHEN s.received_day = {} THEN s.received_day_count ELSE 0 END, s.total, s.code
          FROM source s",
-        schema::local_day_sql("?1")
+        super::migrations::local_day_sql("?1")
     )
 }
 
