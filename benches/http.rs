@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use rusqlite::params;
 use switchboard::domain::EntityRef;
-use switchboard::store::{OpenOptions, OperatorPatch, Store, now_ms};
+use switchboard::store::{NewContact, OpenOptions, OperatorPatch, Store, now_ms};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -538,6 +538,8 @@ impl GetTarget {
 struct Ingest {
     input: PathBuf,
     db: PathBuf,
+    /// CPU time of the ingest processes so far (all threads, user and system).
+    cpu: std::cell::Cell<Duration>,
 }
 
 impl Ingest {
@@ -557,12 +559,14 @@ impl Ingest {
         Ingest {
             input,
             db: dir.join("ingest.db"),
+            cpu: std::cell::Cell::new(Duration::ZERO),
         }
     }
 
     /// One run on a fresh roster file, spawn to exit.
     fn run(&self) -> Duration {
         fresh_roster(&self.db);
+        let cpu = children_cpu();
         let started = Instant::now();
         let status = Command::new(BIN)
             .arg("--db")
@@ -575,6 +579,11 @@ impl Ingest {
             .expect("run switchboard ingest");
         let elapsed = started.elapsed();
         assert!(status.success(), "switchboard ingest failed: {status}");
+        // The only child reaped meanwhile is this ingest (servers are reaped when they
+        // stop).
+        if let (Some(a), Some(b)) = (cpu, children_cpu()) {
+            self.cpu.set(self.cpu.get() + b.saturating_sub(a));
+        }
         elapsed
     }
 }
@@ -631,6 +640,57 @@ impl Plain {
     }
 }
 
+/// `Store::add_contact` of the same contacts in this process, one per transaction, on
+/// a fresh roster file: the store's share of one client's request, without HTTP and
+/// without the hand-over to the intake writer's thread and back.
+struct Direct {
+    store: Store,
+    next: u64,
+}
+
+impl Direct {
+    fn open(dir: &Path) -> Direct {
+        let path = dir.join("direct.db");
+        fresh_roster(&path);
+        let store = Store::open(
+            &path,
+            OpenOptions {
+                actor: Some("bench".into()),
+                ..OpenOptions::default()
+            },
+        )
+        .expect("open direct file");
+        let mut direct = Direct { store, next: 0 };
+        // Untimed: until the WAL has reached its steady size, as for the servers.
+        let started = Instant::now();
+        while wal_bytes(&path) < WAL_STEADY_BYTES && started.elapsed() < WARM_UP_MAX {
+            direct.run(200);
+        }
+        direct
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let contacts: Vec<NewContact> = (self.next..self.next + iters)
+            .map(|n| NewContact {
+                source: Some(EntityRef::parse("web")),
+                email: Some(format!("d{n}@example.com")),
+                message: Some("hi".into()),
+                ..NewContact::default()
+            })
+            .collect();
+        self.next += iters;
+        let started = Instant::now();
+        for c in &contacts {
+            let intake = self.store.add_contact(c).expect("add_contact");
+            assert!(
+                intake.contact.operator_id.is_some(),
+                "contacts should route"
+            );
+        }
+        started.elapsed()
+    }
+}
+
 /// Brings the WAL of `store`'s file to [`WAL_STEADY_BYTES`] without thousands of
 /// small commits.
 fn grow_wal(store: &Store) {
@@ -655,6 +715,25 @@ fn grow_wal(store: &Store) {
 // ---------------------------------------------------------------------------------
 // Criterion, then an interleaved comparison.
 
+/// CPU time of this process's reaped children, user and system (Unix; `None`
+/// elsewhere).
+fn children_cpu() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage(2) fills the struct it is given; all-zero is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+            return None;
+        }
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        Some(time(usage.ru_utime) + time(usage.ru_stime))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// On-CPU time of this thread (Linux; `None` elsewhere): the load generator's cost.
 fn thread_cpu() -> Option<Duration> {
     let text = fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -669,6 +748,8 @@ struct Measured {
     post: Vec<(usize, Vec<Call>)>,
     get: Vec<Latencies>,
     ingest: Vec<Duration>,
+    /// CPU per ingested contact over all of criterion's runs (warm-up included).
+    ingest_cpu_per_contact: Option<Duration>,
     plain: Vec<(u64, Duration)>,
 }
 
@@ -732,6 +813,13 @@ fn criterion_benches(c: &mut Criterion, rt: &Runtime, dir: &Path) -> Measured {
             total
         });
     });
+    let runs = measured.ingest.len() as u64;
+    if let Some(i) = &ingest
+        && runs > 0
+        && !i.cpu.get().is_zero()
+    {
+        measured.ingest_cpu_per_contact = Some(i.cpu.get() / (runs * INGEST_LINES) as u32);
+    }
     let keep = measured.ingest.len().saturating_sub(SAMPLES);
     measured.ingest.drain(..keep);
 
@@ -767,16 +855,18 @@ struct Rounds {
     many: Vec<f64>,
     ingest: Vec<f64>,
     plain: Vec<f64>,
+    direct: Vec<f64>,
 }
 
-/// One client, 64 clients, the ingest floor and the plain INSERT floor, in turn, the
-/// order rotating each round. The two servers run throughout on their own files,
-/// warmed up first as criterion's were (the plain file too); ingest starts each run
-/// on a fresh file, as it does in use.
+/// One client, 64 clients, the ingest floor, the plain INSERT floor and the store
+/// alone, in turn, the order rotating each round. The two servers run throughout on
+/// their own files, warmed up first as criterion's were (the plain and direct files
+/// too); ingest starts each run on a fresh file, as it does in use.
 fn interleaved(rt: &Runtime, dir: &Path) -> Rounds {
     let ingest = Ingest::new(dir);
     let mut plain = Plain::open(dir);
     plain.run(2 * ROUND_PLAIN);
+    let mut direct = Direct::open(dir);
     let mut one = PostTarget::start(rt, dir, 1);
     one.run(rt, 2 * ROUND_ONE);
     let mut many = PostTarget::start(rt, dir, 64);
@@ -786,15 +876,17 @@ fn interleaved(rt: &Runtime, dir: &Path) -> Rounds {
         many: Vec::new(),
         ingest: Vec::new(),
         plain: Vec::new(),
+        direct: Vec::new(),
     };
     let rate = |n: u64, t: Duration| n as f64 / t.as_secs_f64();
     for round in 0..ROUNDS {
-        for k in 0..4 {
-            match (round + k) % 4 {
+        for k in 0..5 {
+            match (round + k) % 5 {
                 0 => r.one.push(rate(ROUND_ONE, one.run(rt, ROUND_ONE))),
                 1 => r.many.push(rate(ROUND_MANY, many.run(rt, ROUND_MANY))),
                 2 => r.ingest.push(rate(INGEST_LINES, ingest.run())),
-                _ => r.plain.push(rate(ROUND_PLAIN, plain.run(ROUND_PLAIN))),
+                3 => r.plain.push(rate(ROUND_PLAIN, plain.run(ROUND_PLAIN))),
+                _ => r.direct.push(rate(ROUND_ONE, direct.run(ROUND_ONE))),
             }
         }
     }
@@ -850,8 +942,15 @@ fn summary(m: &Measured, rounds: &Rounds, load_before: &str) {
         loadavg()
     );
     println!(
-        "  {:>7} {:>12} {:>8} {:>8} {:>8} {:>14} {:>14}",
-        "clients", "contacts/s", "p50 ms", "p99 ms", "max ms", "server CPU/req", "client CPU/req"
+        "  {:>7} {:>12} {:>8} {:>8} {:>8} {:>14} {:>14} {:>11}",
+        "clients",
+        "contacts/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "server CPU/req",
+        "client CPU/req",
+        "cores busy"
     );
     let ingest_rate = if m.ingest.is_empty() {
         f64::NAN
@@ -878,18 +977,22 @@ fn summary(m: &Measured, rounds: &Rounds, load_before: &str) {
         let rate = requests as f64 / elapsed.as_secs_f64();
         let per = |d: Duration| d.as_secs_f64() * 1e6 / requests as f64;
         println!(
-            "  {clients:>7} {rate:>12.0} {:>8.2} {:>8.2} {:>8.1} {:>11.0} µs {:>11.0} µs",
+            "  {clients:>7} {rate:>12.0} {:>8.2} {:>8.2} {:>8.1} {:>11.0} µs {:>11.0} µs {:>11.2}",
             percentile_ms(&lat, 0.5),
             percentile_ms(&lat, 0.99),
             percentile_ms(&lat, 1.0),
             per(server),
             per(client),
+            (server + client).as_secs_f64() / elapsed.as_secs_f64(),
         );
         rate_of.push((*clients, rate));
         p99_of.push((*clients, percentile_ms(&lat, 0.99)));
     }
     println!(
-        "  floor: switchboard ingest of {INGEST_LINES} such contacts  {ingest_rate:>9.0} contacts/s"
+        "  floor: switchboard ingest of {INGEST_LINES} such contacts  {ingest_rate:>9.0} contacts/s{}",
+        m.ingest_cpu_per_contact
+            .map(|c| format!("  ({:.1} µs of CPU per contact)", c.as_secs_f64() * 1e6))
+            .unwrap_or_default()
     );
     println!("  floor: plain single-row INSERT transactions  {plain_rate:>9.0} tx/s");
     let mut get: Vec<u32> = m.get.concat();
@@ -904,13 +1007,32 @@ fn summary(m: &Measured, rounds: &Rounds, load_before: &str) {
     }
     let (one_plain, one_lo, one_hi) = ratios(&rounds.one, &rounds.plain);
     let (many_ingest, many_lo, many_hi) = ratios(&rounds.many, &rounds.ingest);
+    let (direct_plain, direct_lo, direct_hi) = ratios(&rounds.direct, &rounds.plain);
+    let (one_direct, one_direct_lo, one_direct_hi) = ratios(&rounds.one, &rounds.direct);
     println!(
-        "  interleaved, {ROUNDS} rounds (medians): 1 client {:.0}/s, 64 clients {:.0}/s, ingest {:.0}/s, plain {:.0} tx/s",
+        "  interleaved, {ROUNDS} rounds (medians): 1 client {:.0}/s, 64 clients {:.0}/s, ingest {:.0}/s, plain {:.0} tx/s,\n\
+         \x20   store alone (Store::add_contact in process, one per transaction) {:.0}/s",
         median(rounds.one.clone()),
         median(rounds.many.clone()),
         median(rounds.ingest.clone()),
         median(rounds.plain.clone()),
+        median(rounds.direct.clone()),
     );
+    println!(
+        "  store alone / plain {direct_plain:.2} (IQR {direct_lo:.2}-{direct_hi:.2}); 1 client / store alone {one_direct:.2} (IQR {one_direct_lo:.2}-{one_direct_hi:.2})"
+    );
+    // The same loops measured by criterion and again in the rounds, minutes apart: when
+    // they disagree, others' work changed the machine's speed meanwhile.
+    for (what, a, b) in [
+        ("plain INSERT", plain_rate, median(rounds.plain.clone())),
+        ("ingest", ingest_rate, median(rounds.ingest.clone())),
+    ] {
+        if (a / b - 1.0).abs() > 0.25 {
+            println!(
+                "  WARNING: {what} ran at {a:.0}/s under criterion and {b:.0}/s in the rounds: the machine's speed changed during the run; trust no ratio, run again when it is quiet"
+            );
+        }
+    }
     let at = |v: &[(usize, f64)], n: usize| v.iter().find(|(c, _)| *c == n).map(|(_, r)| *r);
     println!("  goals:");
     if let Some(r) = at(&rate_of, 64) {
