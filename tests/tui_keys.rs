@@ -416,3 +416,34 @@ fn activating_an_operator_says_how_many_waiting_contacts_it_routed() {
         message(&app)
     );
 }
+
+#[test]
+fn the_audit_view_filters_by_contact_id_and_says_when_nothing_matches() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "4 c");
+    let closed = f
+        .store()
+        .audit_log(None, None, 1)
+        .unwrap()
+        .remove(0)
+        .entity_id
+        .unwrap();
+    press(&mut app, "L /");
+    type_text(&mut app, &format!("#{closed}"));
+    press(&mut app, "enter");
+    let t = tui_support::screen(&mut app, 120, 40);
+    assert!(t.contains(&format!("contact.close #{closed}")), "{t}");
+    assert!(
+        !t.contains("operator.create"),
+        "only the contact's entries: {t}"
+    );
+    press(&mut app, "esc /");
+    type_text(&mut app, "no-such-thing");
+    press(&mut app, "enter");
+    let t = tui_support::screen(&mut app, 120, 40);
+    assert!(
+        t.contains("no entry matches 'no-such-thing' (Esc clears the filter)"),
+        "{t}"
+    );
+}

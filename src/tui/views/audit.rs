@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{dialog_box, filter_bar, layout, shown};
+use super::{dialog_box, filter_bar, fit, layout, shown, width};
 use crate::tui::app::{App, visible_offset};
 use crate::tui::dialog::AuditView;
 
@@ -31,14 +31,42 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
         );
     }
     if v.entries.is_empty() {
+        let text = if v.filter.text.trim().is_empty() {
+            " nothing recorded yet".to_string()
+        } else {
+            format!(
+                " no entry matches '{}' (Esc clears the filter)",
+                fit(v.filter.text.trim(), 40)
+            )
+        };
         frame.render_widget(
-            Paragraph::new(Line::styled(" nothing recorded yet", theme.dim())),
+            Paragraph::new(Line::styled(text, theme.dim())),
             Rect::new(table_area.x, table_area.y, table_area.width, 1),
         );
         return;
     }
     let page = usize::from(table_area.height.saturating_sub(1));
     let offset = visible_offset(v.sel.cursor, v.sel.offset, page);
+    let action_of = |e: &crate::store::AuditEntry| match e.entity_id {
+        Some(id) => format!("{} #{id}", shown(&e.action)),
+        None => shown(&e.action).into_owned(),
+    };
+    let visible = || v.entries.iter().skip(offset).take(page);
+    // Columns sized to what is shown: whole actions with their ids, the actor up to a
+    // third of the width; the change takes the rest and is cut with "…".
+    let total = usize::from(table_area.width);
+    let action_w = visible()
+        .map(|e| width(&action_of(e)))
+        .max()
+        .unwrap_or(6)
+        .clamp(6, total / 3);
+    let actor_w = visible()
+        .map(|e| width(&e.actor))
+        .max()
+        .unwrap_or(5)
+        .clamp(5, (total / 5).max(5));
+    let time_w = 11;
+    let change_w = total.saturating_sub(time_w + actor_w + action_w + 3);
     let rows: Vec<Row> = v
         .entries
         .iter()
@@ -46,16 +74,12 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
         .skip(offset)
         .take(page)
         .map(|(i, e)| {
-            let action = match e.entity_id {
-                Some(id) => format!("{} #{id}", shown(&e.action)),
-                None => shown(&e.action).into_owned(),
-            };
             // Actors and before/after values are stored text, as anyone wrote them.
             let row = Row::new(vec![
                 Cell::from(app.time(e.at)),
-                Cell::from(shown(&e.actor).into_owned()),
-                Cell::from(action),
-                Cell::from(shown(&e.summary()).into_owned()),
+                Cell::from(fit(&e.actor, actor_w)),
+                Cell::from(fit(&action_of(e), action_w)),
+                Cell::from(fit(&e.summary(), change_w)),
             ]);
             if i == v.sel.cursor {
                 row.style(theme.selected())
@@ -68,9 +92,9 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(11),
-            Constraint::Length(10),
-            Constraint::Length(20),
+            Constraint::Length(time_w as u16),
+            Constraint::Length(actor_w as u16),
+            Constraint::Length(action_w as u16),
             Constraint::Fill(1),
         ],
     )
