@@ -656,8 +656,8 @@ impl App {
                     ..
                 }))
             );
-            // A running simulator stops with the App: asked first (a second q, y or
-            // Enter quits), unless there is no room to ask.
+            // A running simulator stops with the App: asked first (y or Enter quits,
+            // and so does Ctrl-C), unless there is no room to ask.
             if let Some(sim) = &self.sim
                 && !asking
                 && !layout::too_small(self.area)
