@@ -447,3 +447,45 @@ fn the_audit_view_filters_by_contact_id_and_says_when_nothing_matches() {
         "{t}"
     );
 }
+
+#[test]
+fn the_operator_detail_says_how_many_open_contacts_do_not_fit() {
+    let f = Fixture::new();
+    {
+        let mut s = f.store();
+        s.add_operator("Aaron Many", 50, true).unwrap();
+        s.add_source("busy", "", Strategy::Weighted).unwrap();
+        s.set_weight(
+            &EntityRef::parse("Aaron Many"),
+            &EntityRef::parse("busy"),
+            1,
+        )
+        .unwrap();
+        for i in 0..40 {
+            s.add_contact(&switchboard::store::NewContact {
+                source: Some(EntityRef::parse("busy")),
+                email: Some(format!("m{i}@example.com")),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+    }
+    let mut app = f.app();
+    // Sorted by name: Aaron first.
+    press(&mut app, "g enter");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Open contacts (40)"), "{t}");
+    let listed = t
+        .lines()
+        .filter(|l| l.contains("m") && l.contains("@example.com"))
+        .count();
+    assert!(listed > 0, "{t}");
+    assert!(
+        t.contains(&format!("… and {} more", 40 - listed)),
+        "{listed} listed:\n{t}"
+    );
+    // A taller screen lists more and says fewer are left.
+    let tall = tui_support::screen(&mut app, 120, 40);
+    let listed_tall = tall.lines().filter(|l| l.contains("@example.com")).count();
+    assert!(listed_tall > listed, "{tall}");
+}

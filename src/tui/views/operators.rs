@@ -204,7 +204,15 @@ fn detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
     if d.open.is_empty() {
         lines.push(Line::styled("  none", theme.dim()));
     }
-    for c in &d.open {
+    // As many as fit; the last row says how many more there are.
+    let room = usize::from(inner.height).saturating_sub(lines.len());
+    let total = (op.load as usize).max(d.open.len());
+    let shown_n = if total > room {
+        room.saturating_sub(1)
+    } else {
+        d.open.len()
+    };
+    for c in d.open.iter().take(shown_n) {
         let text = format!(
             "  #{:<6} {} {} · {} · {}",
             c.id,
@@ -214,6 +222,12 @@ fn detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
             c.message
         );
         lines.push(Line::from(fit(&text, w)));
+    }
+    if total > shown_n && room > 0 {
+        lines.push(Line::styled(
+            format!("  … and {} more", total - shown_n),
+            theme.dim(),
+        ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
