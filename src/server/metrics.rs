@@ -56,87 +56,78 @@ impl Metrics {
         operators: &[(String, u32, u32, bool)],
     ) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_contacts_taken_total Contacts this server took in."
+        // One family: its HELP and TYPE lines, then a sample per (labels, value).
+        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let by = |key: &str, name: &str| format!("{{{key}=\"{}\"}}", label(name));
+        family(
+            "switchboard_contacts_taken_total",
+            "counter",
+            "Contacts this server took in.",
+            vec![(
+                String::new(),
+                self.taken.load(Ordering::Relaxed).to_string(),
+            )],
         );
-        let _ = writeln!(out, "# TYPE switchboard_contacts_taken_total counter");
-        let _ = writeln!(
-            out,
-            "switchboard_contacts_taken_total {}",
-            self.taken.load(Ordering::Relaxed)
+        family(
+            "switchboard_contacts_routed_total",
+            "counter",
+            "Contacts this server took in that got an operator at once.",
+            vec![(
+                String::new(),
+                self.routed.load(Ordering::Relaxed).to_string(),
+            )],
         );
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_contacts_routed_total Contacts this server took in that got an operator at once."
+        family(
+            "switchboard_source_waiting",
+            "gauge",
+            "Contacts waiting for an operator, per source.",
+            sources
+                .iter()
+                .map(|(n, w, _)| (by("source", n), w.to_string()))
+                .collect(),
         );
-        let _ = writeln!(out, "# TYPE switchboard_contacts_routed_total counter");
-        let _ = writeln!(
-            out,
-            "switchboard_contacts_routed_total {}",
-            self.routed.load(Ordering::Relaxed)
+        family(
+            "switchboard_source_contacts_total",
+            "counter",
+            "Contacts received per source (all processes).",
+            sources
+                .iter()
+                .map(|(n, _, t)| (by("source", n), t.to_string()))
+                .collect(),
         );
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_source_waiting Contacts waiting for an operator, per source."
+        family(
+            "switchboard_operator_load",
+            "gauge",
+            "Open contacts an operator holds.",
+            operators
+                .iter()
+                .map(|(n, l, _, _)| (by("operator", n), l.to_string()))
+                .collect(),
         );
-        let _ = writeln!(out, "# TYPE switchboard_source_waiting gauge");
-        for (name, waiting, _) in sources {
-            let _ = writeln!(
-                out,
-                "switchboard_source_waiting{{source=\"{}\"}} {waiting}",
-                label(name)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_source_contacts_total Contacts received per source (all processes)."
+        family(
+            "switchboard_operator_max_load",
+            "gauge",
+            "An operator's load limit.",
+            operators
+                .iter()
+                .map(|(n, _, m, _)| (by("operator", n), m.to_string()))
+                .collect(),
         );
-        let _ = writeln!(out, "# TYPE switchboard_source_contacts_total counter");
-        for (name, _, total) in sources {
-            let _ = writeln!(
-                out,
-                "switchboard_source_contacts_total{{source=\"{}\"}} {total}",
-                label(name)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_operator_load Open contacts an operator holds."
+        family(
+            "switchboard_operator_active",
+            "gauge",
+            "1 if the operator takes contacts.",
+            operators
+                .iter()
+                .map(|(n, _, _, a)| (by("operator", n), u8::from(*a).to_string()))
+                .collect(),
         );
-        let _ = writeln!(out, "# TYPE switchboard_operator_load gauge");
-        for (name, load, _, _) in operators {
-            let _ = writeln!(
-                out,
-                "switchboard_operator_load{{operator=\"{}\"}} {load}",
-                label(name)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_operator_max_load An operator's load limit."
-        );
-        let _ = writeln!(out, "# TYPE switchboard_operator_max_load gauge");
-        for (name, _, max, _) in operators {
-            let _ = writeln!(
-                out,
-                "switchboard_operator_max_load{{operator=\"{}\"}} {max}",
-                label(name)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP switchboard_operator_active 1 if the operator takes contacts."
-        );
-        let _ = writeln!(out, "# TYPE switchboard_operator_active gauge");
-        for (name, _, _, active) in operators {
-            let _ = writeln!(
-                out,
-                "switchboard_operator_active{{operator=\"{}\"}} {}",
-                label(name),
-                u8::from(*active)
-            );
-        }
         let _ = writeln!(
             out,
             "# HELP switchboard_http_requests_total HTTP requests by method, route and status."

@@ -17,14 +17,9 @@ use crate::server::extract::{JsonBody, Path, Query, RawBody};
 use crate::server::problem::{ApiError, Problem};
 use crate::store::{Expect, FeedFilter, NewContact, StoreError, ValidContact};
 
-/// A contact to validate, with the lead fields it gave (for the answer's `lead`).
-struct Incoming {
-    contact: NewContact,
-}
-
 /// Turns a request body into a contact: exactly one way of naming the source, lead
 /// fields flat or nested (not both with different values), message or payload.
-async fn incoming(st: &AppState, body: ContactIn) -> ApiResult<Incoming> {
+async fn incoming(st: &AppState, body: ContactIn) -> ApiResult<NewContact> {
     let ContactIn {
         source,
         source_id,
@@ -90,16 +85,14 @@ async fn incoming(st: &AppState, body: ContactIn) -> ApiResult<Incoming> {
         (None, Some(Value::Null)) | (None, None) => None,
         (None, Some(v)) => Some(v.to_string()),
     };
-    Ok(Incoming {
-        contact: NewContact {
-            source: Some(source),
-            external_id: merge("external_id", external_id, lead.external_id)?,
-            phone: merge("phone", phone, lead.phone)?,
-            email: merge("email", email, lead.email)?,
-            name: merge("name", name, lead.name)?,
-            message,
-            idempotency_key,
-        },
+    Ok(NewContact {
+        source: Some(source),
+        external_id: merge("external_id", external_id, lead.external_id)?,
+        phone: merge("phone", phone, lead.phone)?,
+        email: merge("email", email, lead.email)?,
+        name: merge("name", name, lead.name)?,
+        message,
+        idempotency_key,
     })
 }
 
@@ -143,7 +136,7 @@ pub(super) async fn create_one(
     body: ContactIn,
 ) -> ApiResult<(StatusCode, Json<ContactOut>)> {
     p.require(Access::CreateContacts)?;
-    let mut given = incoming(st, body).await?.contact;
+    let mut given = incoming(st, body).await?;
     if given.idempotency_key.is_none() {
         given.idempotency_key = idempotency_header(headers);
     }
@@ -196,7 +189,7 @@ pub async fn create_contacts_batch(
             .map_err(|e| super::super::extract::shape_error(&e));
         let checked = match parsed {
             Ok(body) => match incoming(&st, body).await {
-                Ok(inc) => inc.contact.validate().map_err(ApiError::from),
+                Ok(c) => c.validate().map_err(ApiError::from),
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
