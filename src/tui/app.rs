@@ -16,8 +16,8 @@ use crate::domain::{ContactStatus, EntityRef, MAX_DESCRIPTION, MAX_ENTITY_NAME, 
 use crate::routing::{Candidate, Ineligible};
 use crate::sim::{self, Plan, Progress, Report, SourceMix};
 use crate::store::{
-    ChangeWatcher, FeedFilter, OpenOptions, Operator, OperatorPatch, Outcome, Seen, Source,
-    SourcePatch, SourceStats, Store, StoreError, now_ms,
+    ChangeWatcher, FeedFilter, Operator, OperatorPatch, Outcome, Seen, Source, SourcePatch,
+    SourceStats, Store, StoreError, now_ms,
 };
 
 use super::action::{Action, Command};
@@ -257,6 +257,8 @@ pub struct AppOptions {
     /// Writes run on a thread of their own (the real TUI), so a locked file never
     /// blocks keys; off, they run inline on the App's store (tests, embedding).
     pub background_writes: bool,
+    /// Seeds the random draws of the App's writes and simulators (`SWITCHBOARD_SEED`).
+    pub seed: Option<u64>,
 }
 
 impl AppOptions {
@@ -270,6 +272,7 @@ impl AppOptions {
             keymap: Keymap::defaults()?,
             size: (80, 24),
             background_writes: false,
+            seed: None,
         })
     }
 }
@@ -297,6 +300,7 @@ pub struct App {
     pub(crate) last_refresh: Option<i64>,
     pub(crate) sim: Option<SimRun>,
     demo_work: Option<DemoWork>,
+    seed: Option<u64>,
     /// Where writes run when they run in the background.
     writer: Option<Writer>,
     /// The write on its way, if any.
@@ -316,7 +320,7 @@ impl App {
         let read_only = options.read_only || !store.can_write();
         let writer = if options.background_writes && !read_only {
             let mut session = store.session(None)?;
-            if let Some(seed) = OpenOptions::from_env()?.seed {
+            if let Some(seed) = options.seed {
                 session.reseed(seed);
             }
             Some(Writer::start(session)?)
@@ -343,6 +347,7 @@ impl App {
             last_refresh: None,
             sim: None,
             demo_work: None,
+            seed: options.seed,
             writer,
             pending: None,
             empty: false,
@@ -461,7 +466,7 @@ impl App {
         };
         self.spawn_simulator(plan, true)?;
         let mut store = self.store.session(Some("demo"))?;
-        if let Some(seed) = OpenOptions::from_env()?.seed {
+        if let Some(seed) = self.seed {
             store.reseed(seed);
         }
         let cancel = Arc::new(AtomicBool::new(false));
@@ -1907,7 +1912,7 @@ impl App {
         plan.validate()?;
         // Its own connection, so the UI never waits on the simulator's transactions.
         let mut store = self.store.session(None)?;
-        if let Some(seed) = OpenOptions::from_env()?.seed {
+        if let Some(seed) = self.seed {
             store.reseed(seed);
         }
         let progress = Arc::new(Progress::default());

@@ -77,6 +77,7 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
             keymap,
             size,
             background_writes: true,
+            seed: crate::store::OpenOptions::from_env()?.seed,
         },
     )?;
     if global.demo {
