@@ -143,8 +143,22 @@ pub fn choose<R: Rng + ?Sized>(
     Some(rng.sample(&dist))
 }
 
-/// The probability each candidate has of being picked, for display and tests.
-pub fn shares(strategy: Strategy, candidates: &[Candidate]) -> Vec<f64> {
+/// A weight's share of its source: the weight over the sum of the source's weights
+/// (0..=1), as the supervisor configured it. This is not the chance of getting the
+/// next contact, which depends on who is eligible now and on the strategy: see
+/// [`chances`].
+pub fn weight_share(weight: u32, source_total: u64) -> f64 {
+    if source_total == 0 {
+        0.0
+    } else {
+        f64::from(weight) / source_total as f64
+    }
+}
+
+/// The chance each candidate has of getting the next contact now, under the source's
+/// strategy: 0 for those not eligible; by weight (`weighted`) or weight x free slots
+/// (`capacity`) among the rest. What [`choose`] draws from.
+pub fn chances(strategy: Strategy, candidates: &[Candidate]) -> Vec<f64> {
     let weights: Vec<u64> = candidates.iter().map(|c| c.draw_weight(strategy)).collect();
     let total: u64 = weights.iter().sum();
     weights
@@ -225,9 +239,9 @@ mod tests {
     #[test]
     fn capacity_strategy_weighs_free_slots() {
         let cs = [cand(1, 10, 0, 10), cand(2, 10, 9, 10)];
-        let s = shares(Strategy::Capacity, &cs);
+        let s = chances(Strategy::Capacity, &cs);
         assert!((s[0] - 10.0 / 11.0).abs() < 1e-12);
-        let s = shares(Strategy::Weighted, &cs);
+        let s = chances(Strategy::Weighted, &cs);
         assert!((s[0] - 0.5).abs() < 1e-12);
     }
 
@@ -245,7 +259,7 @@ mod tests {
         for _ in 0..n {
             counts[choose(strategy, drawn, &mut rng).unwrap()] += 1;
         }
-        let shares = shares(strategy, expected);
+        let shares = chances(strategy, expected);
         let mut stat = 0.0;
         let mut cells = 0;
         for (i, &p) in shares.iter().enumerate() {

@@ -7,26 +7,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Circles that exist today, as the set of files in each. The TUI's is undone by
-/// splitting `tui/app.rs` by tab and dialog (issue 12, step 1).
-const KNOWN_CIRCLES: &[&[&str]] = &[&[
-    "tui/app.rs",
-    "tui/dialog.rs",
-    "tui/feed.rs",
-    "tui/views/layout.rs",
-    "tui/writer.rs",
-]];
+/// Circles that exist today, as the set of files in each: none. A new one fails the
+/// test; break it rather than list it here.
+const KNOWN_CIRCLES: &[&[&str]] = &[];
 
 /// Longest file, in lines.
 const MAX_LINES: usize = 600;
 
 /// Files over [`MAX_LINES`] today, each to be split (issue 12).
-const KNOWN_LONG: &[&str] = &[
-    "store/contacts.rs",
-    "store/schema.rs",
-    "store/sharing.rs",
-    "tui/app.rs",
-];
+const KNOWN_LONG: &[&str] = &["store/contacts.rs", "store/schema.rs", "store/sharing.rs"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -426,7 +415,8 @@ fn no_module_imports_one_that_imports_it_back() {
         ("server/api/contacts.rs", "store/mod.rs"),
         ("store/contacts.rs", "store/roster.rs"),
         ("store/contacts.rs", "store/intake.rs"),
-        ("tui/views/layout.rs", "tui/app.rs"),
+        ("tui/views/chrome.rs", "tui/app/mod.rs"),
+        ("tui/app/dialogs.rs", "tui/tabs/feed/mod.rs"),
         ("intake/writer.rs", "store/intake.rs"),
     ] {
         assert!(

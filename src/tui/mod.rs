@@ -4,9 +4,12 @@
 
 pub mod action;
 pub mod app;
-pub mod dialog;
-pub mod feed;
+pub mod effect;
 pub mod keymap;
+pub mod layout;
+pub mod model;
+pub mod overlays;
+pub mod tabs;
 mod term;
 pub mod theme;
 pub mod views;
@@ -17,8 +20,9 @@ use std::path::PathBuf;
 use crate::cli::{self, CliError, args::Global};
 use crate::store::StoreError;
 
-pub use app::{App, AppOptions, Message, MessageKind, Tab};
+pub use app::{App, AppOptions};
 pub use keymap::{Key, Keymap, KeymapError};
+pub use model::{Message, MessageKind, Tab};
 pub use views::render;
 
 /// The demo's file when `--demo` is given without `--db`.

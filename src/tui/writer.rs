@@ -12,12 +12,8 @@ use std::time::Instant;
 
 use crate::store::{Store, StoreError};
 
-use super::app::App;
-
-/// What to do with the App once a write is done (the write's result is inside).
-pub type Done = Box<dyn FnOnce(&mut App) -> Result<(), StoreError> + Send>;
-/// A write: runs on the writer's store and returns what to do with the App then.
-pub type Job = Box<dyn FnOnce(&mut Store) -> Done + Send>;
+/// A write: runs on the writer's store and returns `R`, what the App makes of it.
+pub type Job<R> = Box<dyn FnOnce(&mut Store) -> R + Send>;
 
 /// A write on its way.
 #[derive(Debug, Clone)]
@@ -28,20 +24,20 @@ pub struct Pending {
 }
 
 /// The writer thread, its connection and the channels to it.
-pub struct Writer {
-    jobs: Option<mpsc::Sender<Job>>,
-    done: mpsc::Receiver<Done>,
+pub struct Writer<R> {
+    jobs: Option<mpsc::Sender<Job<R>>>,
+    done: mpsc::Receiver<R>,
     cancel: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
     wake: Arc<tokio::sync::Notify>,
 }
 
-impl Writer {
+impl<R: Send + 'static> Writer<R> {
     /// Starts the writer's thread on its own session of the file.
-    pub fn start(mut store: Store) -> Result<Writer, StoreError> {
+    pub fn start(mut store: Store) -> Result<Writer<R>, StoreError> {
         let cancel = store.cancel_flag();
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job<R>>();
+        let (done_tx, done_rx) = mpsc::channel::<R>();
         let wake = Arc::new(tokio::sync::Notify::new());
         let notify = Arc::clone(&wake);
         let reset = Arc::clone(&cancel);
@@ -67,7 +63,7 @@ impl Writer {
         })
     }
 
-    pub fn send(&self, job: Job) -> Result<(), StoreError> {
+    pub fn send(&self, job: Job<R>) -> Result<(), StoreError> {
         self.jobs
             .as_ref()
             .and_then(|j| j.send(job).ok())
@@ -75,7 +71,7 @@ impl Writer {
     }
 
     /// Writes that finished since the last call.
-    pub fn finished(&self) -> Vec<Done> {
+    pub fn finished(&self) -> Vec<R> {
         self.done.try_iter().collect()
     }
 
@@ -90,10 +86,10 @@ impl Writer {
     }
 }
 
-impl Drop for Writer {
+impl<R> Drop for Writer<R> {
     fn drop(&mut self) {
         // A write still waiting is cancelled; one already committing finishes.
-        self.cancel();
+        self.cancel.store(true, Ordering::Relaxed);
         self.jobs = None;
         if let Some(h) = self.handle.take() {
             let _ = h.join();

@@ -6,8 +6,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{dialog_box, filter_bar, fit, layout, shown, width};
-use crate::tui::app::{App, visible_offset};
-use crate::tui::dialog::AuditView;
+use crate::tui::app::App;
+use crate::tui::model::visible_offset;
+use crate::tui::overlays::audit::AuditView;
 
 pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

@@ -10,9 +10,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{fit, hint_line, shown, width};
-use crate::tui::app::{App, MessageKind, Tab};
-use crate::tui::dialog::Dialog;
+use crate::tui::app::App;
 use crate::tui::keymap::Context;
+use crate::tui::model::{MessageKind, Tab};
 
 pub fn tabs(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;
@@ -156,12 +156,6 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
             .map(|k| k.to_string())
             .unwrap_or_default()
     };
-    // In forms characters are typed, so only a non-character key can be shown there.
-    let special = |ctx: Context, cmd| {
-        km.first_special_key(ctx, cmd)
-            .map(|k| k.to_string())
-            .unwrap_or_default()
-    };
     use crate::tui::action::Command as C;
     let hints: Vec<(String, &str)> = if app.help.is_some() {
         vec![
@@ -169,58 +163,7 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
             (key(Context::Navigation, C::Down), "scroll"),
         ]
     } else if let Some(d) = &app.dialog {
-        let confirm = key(Context::Dialog, C::Confirm);
-        let back = key(Context::Navigation, C::Back);
-        match d {
-            Dialog::Form(f) => vec![
-                (
-                    confirm,
-                    if matches!(f.kind, crate::tui::dialog::FormKind::Simulate(_)) {
-                        "start"
-                    } else {
-                        "save"
-                    },
-                ),
-                (key(Context::Dialog, C::NextField), "next field"),
-                (
-                    format!(
-                        "{}/{}",
-                        special(Context::Navigation, C::Left),
-                        special(Context::Navigation, C::Right)
-                    ),
-                    "choose",
-                ),
-                (back, "cancel"),
-            ],
-            Dialog::Confirm(c) => vec![
-                (
-                    format!("{}/{}", key(Context::Dialog, C::Yes), confirm),
-                    c.yes.as_str(),
-                ),
-                (back, "cancel"),
-            ],
-            Dialog::Assign(_) => vec![(confirm, "assign"), (back, "cancel")],
-            Dialog::FeedFilter(_) => vec![
-                (
-                    format!(
-                        "{}/{}",
-                        key(Context::Navigation, C::Left),
-                        key(Context::Navigation, C::Right)
-                    ),
-                    "change",
-                ),
-                (confirm, "apply"),
-                (back, "cancel"),
-            ],
-            Dialog::Lead(_) => vec![(back, "close")],
-            Dialog::Audit(v) if v.filter.editing => {
-                vec![(confirm, "keep filter"), (back, "clear filter")]
-            }
-            Dialog::Audit(_) => vec![
-                (key(Context::Navigation, C::Filter), "filter"),
-                (back, "close"),
-            ],
-        }
+        d.hints(km)
     } else if app_filter_editing(app) && app.tab == Tab::Feed {
         vec![
             (key(Context::Dialog, C::Confirm), "search"),
@@ -275,10 +218,5 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn app_filter_editing(app: &App) -> bool {
-    match app.tab {
-        Tab::Operators => app.operators.filter.editing,
-        Tab::Sources => app.sources.filter.editing,
-        Tab::Weights => app.weights.filter.editing,
-        Tab::Feed => app.feed.search.editing,
-    }
+    app.current_filter().editing
 }

@@ -8,8 +8,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{dialog_box, layout, shown, width};
 use crate::tui::action::Command;
 use crate::tui::app::App;
-use crate::tui::dialog::Confirm;
 use crate::tui::keymap::Context;
+use crate::tui::overlays::confirm::Confirm;
 
 pub fn render(app: &App, c: &Confirm, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

@@ -12,8 +12,8 @@ use super::{fit, layout, shown, width};
 use crate::domain::ContactStatus;
 use crate::tui::action::Command;
 use crate::tui::app::App;
-use crate::tui::feed::NEW_CAP;
 use crate::tui::keymap::Context;
+use crate::tui::tabs::feed::state::NEW_CAP;
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{dialog_box, layout, pad, shown};
 use crate::tui::app::App;
-use crate::tui::dialog::FilterPicker;
+use crate::tui::overlays::filter::FilterPicker;
 
 pub fn render(app: &App, p: &FilterPicker, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{dialog_box, fit, layout, pad, shown, width};
 use crate::tui::app::App;
-use crate::tui::dialog::{FieldKind, Form, FormKind};
+use crate::tui::overlays::form::{FieldKind, Form, FormKind};
 
 pub fn render(app: &App, form: &Form, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

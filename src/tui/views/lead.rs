@@ -8,8 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{dialog_box, layout, shown};
 use crate::domain::ContactStatus;
-use crate::tui::app::{App, visible_offset};
-use crate::tui::dialog::LeadCard;
+use crate::tui::app::App;
+use crate::tui::model::visible_offset;
+use crate::tui::overlays::lead::LeadCard;
 
 pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

@@ -1,5 +1,5 @@
 //! The render pass: reads the App, never changes it. One file per tab or dialog;
-//! `layout` is shared with `update`.
+//! `tui::layout` is shared with `update`.
 //!
 //! Text from the file or from outside (names, messages, paths, typed filters) reaches
 //! the screen only escaped: through [`shown`], or through `fit`, `pad` and `pad_left`,
@@ -12,7 +12,6 @@ mod feed;
 mod filter_picker;
 mod form;
 mod help;
-pub mod layout;
 mod lead;
 mod operators;
 mod picker;
@@ -26,8 +25,10 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, Tab};
-use super::dialog::Dialog;
+use super::app::App;
+use super::layout;
+use super::model::Tab;
+use super::overlays::Dialog;
 use super::theme::Theme;
 use crate::domain::{display_width, escape_control};
 
@@ -198,7 +199,7 @@ pub(crate) fn bar(fraction: f64, cells: usize) -> (String, String) {
 /// A one-line filter bar: `/text` with a cursor while typing.
 pub(crate) fn filter_bar(
     theme: Theme,
-    f: &crate::tui::app::TextFilter,
+    f: &crate::tui::model::TextFilter,
     what: &str,
 ) -> Line<'static> {
     let mut spans = vec![

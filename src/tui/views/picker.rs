@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{dialog_box, fit, layout, pad_left, shown};
-use crate::tui::app::{App, visible_offset};
-use crate::tui::dialog::AssignPicker;
+use crate::tui::app::App;
+use crate::tui::model::visible_offset;
+use crate::tui::overlays::assign::AssignPicker;
 
 pub fn render(app: &App, p: &AssignPicker, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;

@@ -9,8 +9,9 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{bar, filter_bar, fit, layout, pad, pad_left, shown};
 use crate::tui::action::Command;
-use crate::tui::app::{App, visible_offset};
+use crate::tui::app::App;
 use crate::tui::keymap::Context;
+use crate::tui::model::visible_offset;
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;

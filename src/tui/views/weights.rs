@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{filter_bar, fit, layout, pad, pad_left};
-use crate::tui::app::{App, visible_offset};
+use crate::tui::app::App;
+use crate::tui::model::visible_offset;
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;

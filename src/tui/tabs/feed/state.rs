@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::domain::ContactStatus;
 use crate::store::{Contact, FeedFilter, Seen, Store, StoreError};
 
-use super::app::TextFilter;
+use crate::tui::model::TextFilter;
 
 /// How long a new row stays highlighted.
 pub const FRESH_FOR: Duration = Duration::from_secs(2);

@@ -1,9 +1,10 @@
 //! Where things go on screen. Pure functions of the terminal size and a few flags,
-//! shared by the render pass and by `update` (which needs page sizes).
+//! shared by the render pass and by `update` (which needs page sizes). Nothing here
+//! reads the App.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::tui::app::{App, Tab};
+use super::model::Tab;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
@@ -93,21 +94,32 @@ pub fn feed_page(area: Rect) -> usize {
     usize::from(table.height.saturating_sub(1)).max(1)
 }
 
-/// Rows of the current tab's table (the header row excluded).
-pub fn table_page(area: Rect, tab: Tab, app: &App) -> usize {
+/// What sizes a tab's table besides the screen.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableShape {
+    /// The `/` filter bar is shown.
+    pub filter: bool,
+    /// The Operators tab's detail pane is open.
+    pub detail: bool,
+    /// Rows the table holds (a narrow Sources tab gives the table what it needs).
+    pub rows: usize,
+}
+
+/// Rows of a tab's table (the header row excluded).
+pub fn table_page(area: Rect, tab: Tab, shape: TableShape) -> usize {
     let body = areas(area).body;
     let table = match tab {
         Tab::Operators => {
-            let (_, rest) = with_filter(body, app.operators.filter.is_shown());
-            operators(rest, app.operators.detail_open).0
+            let (_, rest) = with_filter(body, shape.filter);
+            operators(rest, shape.detail).0
         }
         Tab::Sources => {
-            let (_, rest) = with_filter(body, app.sources.filter.is_shown());
-            sources(rest, app.sources.rows.len()).0
+            let (_, rest) = with_filter(body, shape.filter);
+            sources(rest, shape.rows).0
         }
         // The grid has a legend line under it.
         Tab::Weights => {
-            let grid = with_filter(body, app.weights.filter.is_shown()).1;
+            let grid = with_filter(body, shape.filter).1;
             return usize::from(grid.height.saturating_sub(2)).max(1);
         }
         Tab::Feed => feed(body).1,

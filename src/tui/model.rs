@@ -1,0 +1,278 @@
+//! The small pieces every part of the App model shares: the tabs, the status message,
+//! a selection that follows its item, a `/` filter and how keys edit it, and the one
+//! way a choice cycles.
+
+use super::action::{Action, Command};
+use super::keymap::{Context, Keymap};
+
+/// The four tabs, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Operators,
+    Sources,
+    Weights,
+    Feed,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Operators, Tab::Sources, Tab::Weights, Tab::Feed];
+
+    pub fn index(self) -> usize {
+        match self {
+            Tab::Operators => 0,
+            Tab::Sources => 1,
+            Tab::Weights => 2,
+            Tab::Feed => 3,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Operators => "Operators",
+            Tab::Sources => "Sources",
+            Tab::Weights => "Weights",
+            Tab::Feed => "Feed",
+        }
+    }
+
+    pub fn context(self) -> Context {
+        match self {
+            Tab::Operators => Context::Operators,
+            Tab::Sources => Context::Sources,
+            Tab::Weights => Context::Weights,
+            Tab::Feed => Context::Feed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+impl Message {
+    pub fn info(text: impl Into<String>) -> Message {
+        Message {
+            text: text.into(),
+            kind: MessageKind::Info,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Message {
+        Message {
+            text: text.into(),
+            kind: MessageKind::Error,
+        }
+    }
+}
+
+/// A selection in a list, tracked by the id of the selected item so that it stays on
+/// the same item when rows come and go.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub cursor: usize,
+    pub offset: usize,
+    pub id: Option<i64>,
+}
+
+impl Selection {
+    /// After the rows changed: back on the same id if it is still there, else the same
+    /// position (clamped).
+    pub fn sync(&mut self, ids: &[i64]) {
+        if let Some(id) = self.id
+            && let Some(i) = ids.iter().position(|x| *x == id)
+        {
+            self.cursor = i;
+        }
+        self.cursor = self.cursor.min(ids.len().saturating_sub(1));
+        self.id = ids.get(self.cursor).copied();
+    }
+
+    pub fn set(&mut self, i: usize, ids: &[i64]) {
+        self.cursor = i.min(ids.len().saturating_sub(1));
+        self.id = ids.get(self.cursor).copied();
+    }
+
+    /// Keeps the cursor inside a window of `page` rows.
+    pub fn scroll(&mut self, page: usize) {
+        self.offset = visible_offset(self.cursor, self.offset, page);
+    }
+
+    pub fn step(&mut self, delta: isize, ids: &[i64]) {
+        let i = (self.cursor as isize + delta).max(0) as usize;
+        self.set(i, ids);
+    }
+
+    /// Moves by one command; false if the command is not a movement.
+    pub fn navigate(&mut self, cmd: Command, page: usize, ids: &[i64]) -> bool {
+        let page = page.max(1) as isize;
+        match cmd {
+            Command::Up => self.step(-1, ids),
+            Command::Down => self.step(1, ids),
+            Command::PageUp => self.step(-page, ids),
+            Command::PageDown => self.step(page, ids),
+            Command::First => self.set(0, ids),
+            Command::Last => self.set(ids.len().saturating_sub(1), ids),
+            _ => return false,
+        }
+        self.scroll(page as usize);
+        true
+    }
+}
+
+/// The first visible row for `cursor`, keeping `offset` where it can.
+pub fn visible_offset(cursor: usize, offset: usize, page: usize) -> usize {
+    if page == 0 || cursor < offset {
+        cursor
+    } else if cursor >= offset + page {
+        cursor + 1 - page
+    } else {
+        offset
+    }
+}
+
+/// Index `i` of `n` moved by `delta`, wrapping both ways: the one way choices, fields
+/// and picker rows cycle.
+pub fn cycle(i: usize, n: usize, delta: isize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let n = n as isize;
+    (((i as isize + delta) % n + n) % n) as usize
+}
+
+/// Text typed after `/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextFilter {
+    pub text: String,
+    /// Keys are being typed into it.
+    pub editing: bool,
+}
+
+/// What a key did to a filter being typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterEdit {
+    /// A character typed or erased.
+    Typed,
+    /// Enter: the text stays, typing ends.
+    Kept,
+    /// Esc: the text is gone.
+    Cleared,
+    /// Not a key for the filter.
+    Ignored,
+}
+
+impl TextFilter {
+    /// Longest filter text, in characters.
+    pub const MAX: usize = 100;
+
+    pub fn matches(&self, haystack: &[&str]) -> bool {
+        let needle = self.text.trim().to_lowercase();
+        needle.is_empty() || haystack.iter().any(|h| h.to_lowercase().contains(&needle))
+    }
+
+    pub fn is_shown(&self) -> bool {
+        self.editing || !self.text.is_empty()
+    }
+
+    /// The text as a store filter: `None` when blank.
+    pub fn query(&self) -> Option<&str> {
+        Some(self.text.as_str()).filter(|t| !t.trim().is_empty())
+    }
+
+    /// Applies a key while the filter is being typed: the one filter editor of every
+    /// table, the feed's search and the audit log.
+    pub fn edit(&mut self, action: &Action) -> FilterEdit {
+        match action {
+            Action::Input(c) => {
+                // Kept as typed (a paste may hold anything); shown escaped.
+                if self.text.chars().count() < Self::MAX {
+                    self.text.push(*c);
+                }
+                FilterEdit::Typed
+            }
+            Action::Backspace => {
+                self.text.pop();
+                FilterEdit::Typed
+            }
+            Action::Command(Command::Confirm) => {
+                self.editing = false;
+                FilterEdit::Kept
+            }
+            Action::Command(Command::Back) => {
+                *self = TextFilter::default();
+                FilterEdit::Cleared
+            }
+            _ => FilterEdit::Ignored,
+        }
+    }
+}
+
+/// The first key bound to `cmd` in `ctx`, as the footer writes it ("" if unbound).
+pub fn key_label(km: &Keymap, ctx: Context, cmd: Command) -> String {
+    km.first_key(ctx, cmd)
+        .map(|k| k.to_string())
+        .unwrap_or_default()
+}
+
+/// The first key bound to `cmd` that is not a character (forms take characters as
+/// text, so only such a key can be shown there).
+pub fn special_label(km: &Keymap, ctx: Context, cmd: Command) -> String {
+    km.first_special_key(ctx, cmd)
+        .map(|k| k.to_string())
+        .unwrap_or_default()
+}
+
+/// A dialog's footer: (key, what it does).
+pub type Hints<'a> = Vec<(String, &'a str)>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycle_wraps_both_ways() {
+        assert_eq!(cycle(0, 3, -1), 2);
+        assert_eq!(cycle(2, 3, 1), 0);
+        assert_eq!(cycle(1, 3, 5), 0);
+        assert_eq!(cycle(0, 0, 1), 0);
+    }
+
+    #[test]
+    fn filter_editor_types_keeps_and_clears() {
+        let mut f = TextFilter {
+            editing: true,
+            ..TextFilter::default()
+        };
+        assert_eq!(f.edit(&Action::Input('a')), FilterEdit::Typed);
+        f.edit(&Action::Input('b'));
+        f.edit(&Action::Backspace);
+        assert_eq!(f.text, "a");
+        assert_eq!(f.edit(&Action::Command(Command::Confirm)), FilterEdit::Kept);
+        assert!(!f.editing);
+        assert_eq!(f.text, "a");
+        assert_eq!(f.edit(&Action::Command(Command::Back)), FilterEdit::Cleared);
+        assert_eq!(f, TextFilter::default());
+        for _ in 0..200 {
+            f.edit(&Action::Input('x'));
+        }
+        assert_eq!(f.text.chars().count(), TextFilter::MAX);
+    }
+
+    #[test]
+    fn selection_follows_its_id() {
+        let mut s = Selection::default();
+        s.set(1, &[10, 20, 30]);
+        s.sync(&[5, 10, 20, 30]);
+        assert_eq!((s.cursor, s.id), (2, Some(20)));
+        s.sync(&[5, 10]);
+        assert_eq!((s.cursor, s.id), (1, Some(10)));
+    }
+}
