@@ -92,6 +92,16 @@ impl Theme {
         self.dim()
     }
 
+    /// A contact's status, the same everywhere it is shown.
+    pub fn status(self, status: crate::domain::ContactStatus) -> Style {
+        use crate::domain::ContactStatus as S;
+        match status {
+            S::Waiting => self.waiting(),
+            S::Active => self.active(),
+            S::Closed => self.closed(),
+        }
+    }
+
     /// A row that arrived in the last two seconds.
     pub fn fresh(self) -> Style {
         if self.color {
@@ -129,6 +139,46 @@ impl Theme {
             self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
         } else {
             Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ContactStatus;
+
+    /// Every colour the screen uses is one of the 16 ANSI colours, so a terminal's
+    /// own palette (light or dark, high contrast) decides how they look.
+    #[test]
+    fn colours_stay_within_the_16_ansi_colours() {
+        let t = Theme { color: true };
+        let mut styles = vec![
+            t.selected(),
+            t.tab_active(),
+            t.header(),
+            t.title(),
+            t.border(),
+            t.dim(),
+            t.key(),
+            t.error(),
+            t.info(),
+            t.warn(),
+            t.fresh(),
+            t.marked(),
+            t.configured_bar(),
+            t.actual_bar(),
+            t.badge(),
+        ];
+        styles.extend(ContactStatus::ALL.map(|s| t.status(s)));
+        styles.extend([(0, 5), (4, 5), (5, 5)].map(|(l, m)| t.load(l, m)));
+        for style in styles {
+            for c in [style.fg, style.bg].into_iter().flatten() {
+                assert!(
+                    !matches!(c, Color::Rgb(..) | Color::Indexed(_)),
+                    "{c:?} is not one of the 16 ANSI colours"
+                );
+            }
         }
     }
 }

@@ -118,10 +118,13 @@ pub fn status(app: &App, frame: &mut Frame<'_>, area: Rect, long_message: bool) 
             None => Line::from(""),
         }
     };
-    let bar_area = Rect::new(area.x, area.y, area.width, 1);
-    frame.render_widget(Paragraph::new(bar), bar_area);
-    let lines = if long_message { 2 } else { 1 };
-    let message_area = Rect::new(area.x, area.y + 1, area.width, lines);
+    // A long message takes both lines; the bar is back on the next key.
+    if !long_message {
+        let bar_area = Rect::new(area.x, area.y, area.width, 1);
+        frame.render_widget(Paragraph::new(bar), bar_area);
+    }
+    let (y, lines) = if long_message { (0, 2) } else { (1, 1) };
+    let message_area = Rect::new(area.x, area.y + y, area.width, lines);
     frame.render_widget(
         Paragraph::new(message).wrap(Wrap { trim: false }),
         message_area,
@@ -195,15 +198,20 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .filter(|(_, l)| always(l))
         .map(|(k, l)| cost(k, l))
         .sum();
+    // In order (the tab's actions, then moving, then global keys) until one does not
+    // fit: a later, shorter hint never pushes out a tab action before it.
+    let hints = pair_up(hints);
     let mut shown: Vec<(String, &str)> = Vec::new();
     let mut used = 1 + reserved;
+    let mut full = false;
     for (k, label) in hints {
         if always(label) {
             shown.push((k, label));
             continue;
         }
         let w = cost(&k, label);
-        if used + w > usize::from(area.width) {
+        if full || used + w > usize::from(area.width) {
+            full = true;
             continue;
         }
         used += w;
@@ -215,6 +223,27 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut line = hint_line(theme, &shown);
     line.spans.insert(0, Span::raw(" "));
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// `+ max+  - max-` becomes `+/- max`: one hint for a pair of opposite keys, so the
+/// footer at 80 columns keeps more of the tab's actions.
+fn pair_up(hints: Vec<(String, &str)>) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = Vec::with_capacity(hints.len());
+    for (k, label) in hints {
+        let merged = match out.last() {
+            Some((pk, pl)) => match (*pl, label) {
+                ("max+", "max-") => Some((format!("{pk}/{k}"), "max")),
+                ("+1", "-1") => Some((format!("{pk}/{k}"), "±1")),
+                _ => None,
+            },
+            None => None,
+        };
+        match merged {
+            Some(m) => *out.last_mut().expect("a hint before") = m,
+            None => out.push((k, label)),
+        }
+    }
+    out
 }
 
 fn app_filter_editing(app: &App) -> bool {

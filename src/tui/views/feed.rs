@@ -110,11 +110,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         .enumerate()
         .map(|(i, c)| {
             let marked = f.marks.contains_key(&c.id);
-            let status_style = match c.status {
-                ContactStatus::Waiting => theme.waiting(),
-                ContactStatus::Active => theme.active(),
-                ContactStatus::Closed => theme.closed(),
-            };
+            let status_style = theme.status(c.status);
             let operator = match (&c.operator, c.status) {
                 (_, ContactStatus::Waiting) => Span::styled("—", theme.waiting()),
                 (Some(o), _) => Span::raw(fit(o, usize::from(op_w))),

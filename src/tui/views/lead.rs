@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{dialog_box, layout, shown};
-use crate::domain::ContactStatus;
 use crate::tui::app::App;
 use crate::tui::model::visible_offset;
 use crate::tui::overlays::lead::LeadCard;
@@ -54,11 +53,7 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
         .skip(offset)
         .take(page)
         .map(|(i, c)| {
-            let status_style = match c.status {
-                ContactStatus::Waiting => theme.waiting(),
-                ContactStatus::Active => theme.active(),
-                ContactStatus::Closed => theme.closed(),
-            };
+            let status_style = theme.status(c.status);
             let row = Row::new(vec![
                 Cell::from(format!("#{}", c.id)),
                 Cell::from(app.time(c.created_at)),

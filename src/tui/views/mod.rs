@@ -47,15 +47,14 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Tab::Weights => weights::render(app, frame, a.body),
         Tab::Feed => feed::render(app, frame, a.body),
     }
-    // A message too long for its line takes the footer's line too.
+    // A message too long for its line takes the status bar's line too, until the
+    // next key; the footer stays.
     let long = app
         .message
         .as_ref()
         .is_some_and(|m| width(&m.text) + 1 > usize::from(a.status.width));
     chrome::status(app, frame, a.status, long);
-    if !long {
-        chrome::footer(app, frame, a.footer);
-    }
+    chrome::footer(app, frame, a.footer);
     match &app.dialog {
         Some(Dialog::Form(f)) => form::render(app, f, frame, area),
         Some(Dialog::Confirm(c)) => confirm::render(app, c, frame, area),
