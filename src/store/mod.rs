@@ -59,6 +59,9 @@ pub use watch::ChangeWatcher;
 /// Reserved `assigned_by` value of automatic routing.
 pub const AUTO: &str = "auto";
 
+/// Who makes the changes when `OpenOptions::actor` names nobody.
+pub const DEFAULT_ACTOR: &str = "supervisor";
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How hard a commit waits for the disk.
