@@ -7,6 +7,7 @@ pub mod domain;
 pub mod intake;
 pub mod routing;
 pub mod server;
+pub mod settings;
 pub mod sim;
 pub mod store;
 pub mod tui;

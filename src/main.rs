@@ -1,5 +1,5 @@
-//! Parses the command line and dispatches: a subcommand runs headless, none opens
-//! the TUI.
+//! Parses the command line, reads the settings once, and dispatches: a subcommand
+//! runs headless, none opens the TUI.
 
 use std::borrow::Cow;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use switchboard::cli::{self, args::Cli};
 use switchboard::domain::escape_control;
+use switchboard::settings::Settings;
 
 /// mimalloc instead of the system allocator: intake allocates on one thread and frees
 /// on another (parsed lines, result lines), which glibc's arenas make expensive.
@@ -39,9 +40,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The environment, read here and nowhere else.
+    let settings = match Settings::read(cli.global.db.clone(), cli.global.actor.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}", escape_control(&e.to_string()));
+            return ExitCode::from(1);
+        }
+    };
     let result = match cli.command {
-        Some(command) => cli::run(&cli.global, command),
-        None => match switchboard::tui::run(&cli.global) {
+        Some(command) => cli::run(&cli.global, &settings, command),
+        None => match switchboard::tui::run(&cli.global, &settings) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("error: {}", escape_control(&e.to_string()));

@@ -1,6 +1,7 @@
 //! The shape of the house, read from the code: no file in `src/` imports one that
-//! imports it back (through `use` lines and `crate::` / `super::` paths), and no file
-//! grows past the size a newcomer can read. Known exceptions are listed below with
+//! imports it back (through `use` lines and `crate::` / `super::` paths), no file
+//! grows past the size a newcomer can read, and only `settings.rs` reads the
+//! environment. Known exceptions are listed below with
 //! why they are still there; the test fails on any new one, and on an exception that
 //! is gone (so the list shrinks with the code).
 
@@ -465,5 +466,36 @@ fn files_stay_short() {
     assert!(
         gone.is_empty(),
         "now under {MAX_LINES} lines, remove from KNOWN_LONG: {gone:?}"
+    );
+}
+
+/// What reads the process environment: variables, and the config dir (`dirs` reads
+/// `$HOME` and `$XDG_CONFIG_HOME`). Only `settings.rs` may; everything else is handed
+/// a `Settings`, so each variable is read once and its error named in one place.
+const READS_ENVIRONMENT: &[&str] = &["std::env", "env::var", "var_os", "dirs::"];
+
+#[test]
+fn only_settings_reads_the_environment() {
+    let mut readers = BTreeMap::new();
+    for f in files().into_iter().chain(["main.rs".to_string()]) {
+        let code = code(&std::fs::read_to_string(src().join(&f)).unwrap());
+        let found: Vec<&str> = READS_ENVIRONMENT
+            .iter()
+            .copied()
+            .filter(|p| code.contains(p))
+            .collect();
+        if !found.is_empty() {
+            readers.insert(f, found);
+        }
+    }
+    // settings.rs itself is seen, so the search finds what it looks for.
+    assert!(
+        readers.contains_key("settings.rs"),
+        "settings.rs no longer seen reading the environment: {readers:?}"
+    );
+    readers.remove("settings.rs");
+    assert!(
+        readers.is_empty(),
+        "only src/settings.rs reads the environment; take the value from `Settings`: {readers:?}"
     );
 }

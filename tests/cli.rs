@@ -91,6 +91,57 @@ fn db_path_comes_from_flag_then_env_then_cwd() {
 }
 
 #[test]
+fn a_bad_variable_is_named_before_the_file_is_touched() {
+    let db = Db::new();
+    for (var, value, message) in [
+        (
+            "SWITCHBOARD_SEED",
+            "x",
+            "error: SWITCHBOARD_SEED='x' is not a whole number",
+        ),
+        (
+            "SWITCHBOARD_SYNCHRONOUS",
+            "off",
+            "error: SWITCHBOARD_SYNCHRONOUS='off': expected FULL or NORMAL",
+        ),
+    ] {
+        let out = db
+            .cmd(&["operator", "add", "ann"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert_eq!(assert_one_error_line(&out, &var), message);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    assert!(!common::file_exists(&db.path), "nothing was created");
+}
+
+#[test]
+fn the_actor_is_user_else_username_else_supervisor() {
+    let db = Db::new();
+    let add = |name: &str, user: Option<&str>, username: Option<&str>| {
+        let mut cmd = db.cmd(&["operator", "add", name]);
+        cmd.env_remove("USER").env_remove("USERNAME");
+        if let Some(u) = user {
+            cmd.env("USER", u);
+        }
+        if let Some(u) = username {
+            cmd.env("USERNAME", u);
+        }
+        assert_success(&cmd.output().unwrap(), &name);
+    };
+    add("a", Some("uma"), Some("una"));
+    add("b", None, Some("una"));
+    add("c", None, None);
+    // A $USER that is no actor name is not used.
+    add("d", Some("auto"), Some("una"));
+    let log = array(db.json(&["audit"]));
+    let actors: Vec<&str> = log.iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    // Newest first.
+    assert_eq!(actors, ["supervisor", "supervisor", "una", "uma"]);
+}
+
+#[test]
 fn operators_add_set_list_human_and_json() {
     let db = Db::new();
     assert_eq!(

@@ -8,11 +8,11 @@ use crate::intake as ingest;
 pub mod table;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::domain::escape_control;
-use crate::store::{OpenOptions, Store, StoreError, default_actor};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
 use args::{Command, Global, LeadCmd};
 use table::{Align, Table};
 
@@ -28,20 +28,9 @@ pub enum CliError {
     Io(String),
 }
 
-/// `--db`, else `$SWITCHBOARD_DB`, else `./switchboard.db`.
-pub fn db_path(global: &Global) -> PathBuf {
-    global
-        .db
-        .clone()
-        .or_else(|| std::env::var_os("SWITCHBOARD_DB").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("switchboard.db"))
-}
-
-pub fn open_store(global: &Global) -> Result<Store, CliError> {
-    let mut options = OpenOptions::from_env()?;
-    options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
-    options.read_only = global.read_only;
-    Ok(Store::open(db_path(global), options)?)
+/// Opens the settings' file as their actor.
+pub fn open_store(settings: &Settings, read_only: bool) -> Result<Store, CliError> {
+    Ok(Store::open(&settings.db, settings.open_options(read_only))?)
 }
 
 mod contacts;
@@ -64,23 +53,23 @@ fn quiet_on_closed_pipe() {
 }
 
 /// Runs one subcommand against the store.
-pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
+pub fn run(global: &Global, settings: &Settings, command: Command) -> Result<ExitCode, CliError> {
     quiet_on_closed_pipe();
     let json = global.json;
     if let Command::Check { repair } = command {
-        return check(global, repair);
+        return check(global, settings, repair);
     }
     if let Command::Serve { listen } = &command {
         let addr =
             crate::server::parse_listen(listen).map_err(|e| CliError::Usage(e.to_string()))?;
-        let store = open_store(global)?;
+        let store = open_store(settings, global.read_only)?;
         crate::server::serve(store, addr).map_err(|e| match e {
             crate::server::ServeError::Store(s) => CliError::Store(s),
             other => CliError::Usage(other.to_string()),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut store = open_store(global)?;
+    let mut store = open_store(settings, global.read_only)?;
     match command {
         Command::Check { .. } | Command::Serve { .. } => unreachable!("handled above"),
         Command::Init => {
@@ -206,7 +195,7 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
                 rate: args.rate,
                 mix: SourceMix::resolve(&mut store, &args.sources)?,
                 repeat: args.repeat,
-                seed: OpenOptions::from_env()?.seed,
+                seed: settings.seed,
             };
             let report =
                 crate::sim::run(&mut store, &plan, &std::sync::Arc::new(Progress::default()))?;
@@ -247,16 +236,13 @@ pub fn run(global: &Global, command: Command) -> Result<ExitCode, CliError> {
 
 /// `switchboard check [--repair]`: one line per finding, then a summary; exit code 1
 /// when a problem is left.
-fn check(global: &Global, repair: bool) -> Result<ExitCode, CliError> {
-    let path = db_path(global);
-    let mut options = OpenOptions::from_env()?;
-    options.actor = Some(global.actor.clone().unwrap_or_else(default_actor));
+fn check(global: &Global, settings: &Settings, repair: bool) -> Result<ExitCode, CliError> {
     let mut repaired = Vec::new();
     if repair {
-        let mut store = open_store(global)?;
+        let mut store = open_store(settings, global.read_only)?;
         repaired = store.repair_loads()?;
     }
-    let report = crate::store::check(&path, options);
+    let report = crate::store::check(&settings.db, settings.open_options(false));
     if global.json {
         let mut value = serde_json::to_value(&report).map_err(|e| CliError::Io(e.to_string()))?;
         if repair {

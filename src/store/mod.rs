@@ -59,6 +59,9 @@ pub use watch::ChangeWatcher;
 /// Reserved `assigned_by` value of automatic routing.
 pub const AUTO: &str = "auto";
 
+/// Who makes the changes when `OpenOptions::actor` names nobody.
+pub const DEFAULT_ACTOR: &str = "supervisor";
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How hard a commit waits for the disk.
@@ -76,42 +79,12 @@ pub struct OpenOptions {
     pub durability: Durability,
     /// Seed for the routing RNG; `None` seeds from the OS.
     pub seed: Option<u64>,
-    /// Who is making changes (audit log, manual assignments).
+    /// Who is making changes (audit log, manual assignments); `None` is
+    /// [`DEFAULT_ACTOR`].
     pub actor: Option<String>,
     /// Open the file read-only at the SQLite level: no migration, no checkpoint, no
     /// write possible. A file that needs a migration is refused.
     pub read_only: bool,
-}
-
-impl OpenOptions {
-    /// Reads `SWITCHBOARD_SEED` and `SWITCHBOARD_SYNCHRONOUS` (FULL or NORMAL).
-    pub fn from_env() -> Result<OpenOptions> {
-        let seed = match std::env::var("SWITCHBOARD_SEED") {
-            Ok(s) => Some(s.trim().parse::<u64>().map_err(|_| {
-                DomainError::new(format!("SWITCHBOARD_SEED='{s}' is not a whole number"))
-            })?),
-            Err(_) => None,
-        };
-        let durability = match std::env::var("SWITCHBOARD_SYNCHRONOUS") {
-            Ok(s) => match s.trim().to_ascii_uppercase().as_str() {
-                "FULL" | "" => Durability::Full,
-                "NORMAL" => Durability::Normal,
-                _ => {
-                    return Err(DomainError::new(format!(
-                        "SWITCHBOARD_SYNCHRONOUS='{s}': expected FULL or NORMAL"
-                    ))
-                    .into());
-                }
-            },
-            Err(_) => Durability::Full,
-        };
-        Ok(OpenOptions {
-            durability,
-            seed,
-            actor: None,
-            read_only: false,
-        })
-    }
 }
 
 /// A statement prepared on first use and then kept for the rest of a transaction:
@@ -434,14 +407,4 @@ fn checked_actor(actor: &str) -> Result<String> {
         .into());
     }
     Ok(a)
-}
-
-/// `$USER`, else `$USERNAME`, else "supervisor".
-pub fn default_actor() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .and_then(|s| crate::domain::validate_actor(&s).ok())
-        .filter(|s| !s.eq_ignore_ascii_case(AUTO))
-        .unwrap_or_else(|| "supervisor".to_string())
 }

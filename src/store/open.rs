@@ -150,7 +150,7 @@ impl Store {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng::<StdRng>(),
         };
-        let actor = options.actor.unwrap_or_else(default_actor);
+        let actor = options.actor.unwrap_or_else(|| DEFAULT_ACTOR.to_string());
         // A user who may only read the file takes no turns and runs no checkpoints,
         // and so creates no turn file.
         let writable = !conn.is_readonly(rusqlite::MAIN_DB)?;
@@ -224,7 +224,7 @@ impl Store {
         Ok(Store {
             conn,
             rng,
-            actor: options.actor.unwrap_or_else(default_actor),
+            actor: options.actor.unwrap_or_else(|| DEFAULT_ACTOR.to_string()),
             path,
             clock: None,
             read_only: true,

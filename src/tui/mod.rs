@@ -18,6 +18,7 @@ pub mod writer;
 use std::path::PathBuf;
 
 use crate::cli::{self, CliError, args::Global};
+use crate::settings::Settings;
 use crate::store::StoreError;
 
 pub use app::{App, AppOptions};
@@ -43,11 +44,11 @@ pub enum TuiError {
 }
 
 /// `switchboard` with no subcommand: opens the TUI on the file (created if missing).
-pub fn run(global: &Global) -> Result<(), TuiError> {
+pub fn run(global: &Global, settings: &Settings) -> Result<(), TuiError> {
     // Everything that can fail for a reason the user should read happens before the
     // terminal is taken over, so the message lands on a normal screen.
-    let keymap = Keymap::load()?;
-    let mut global = global.clone();
+    let keymap = Keymap::load(settings.keymap.as_ref())?;
+    let mut settings = settings.clone();
     if global.demo && global.read_only {
         return Err(CliError::Usage(
             "--demo loads data and runs a simulator, which --read-only forbids; use one of them"
@@ -55,16 +56,17 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
         )
         .into());
     }
+    // The demo's own file, unless --db names one ($SWITCHBOARD_DB does not).
     if global.demo && global.db.is_none() {
-        global.db = Some(PathBuf::from(DEMO_DB));
+        settings.db = PathBuf::from(DEMO_DB);
     }
     if global.demo {
-        check_terminal()?;
-        create_demo_file(&global)?;
+        check_terminal(&settings)?;
+        create_demo_file(&settings)?;
     }
     // What is wrong with the file is said first (it is what the user came to fix).
-    let mut store = cli::open_store(&global)?;
-    check_terminal()?;
+    let mut store = cli::open_store(&settings, global.read_only)?;
+    check_terminal(&settings)?;
     if global.demo && store.is_empty()? {
         // An existing but empty file (made by `init`, say) gets the demo data too.
         eprintln!("loading the demo data into {}…", store.path().display());
@@ -77,11 +79,11 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
             read_only: global.read_only,
             demo: global.demo,
             redact: false,
-            theme: theme::Theme::from_env(),
+            theme: theme::Theme::from_settings(&settings),
             keymap,
             size,
             background_writes: true,
-            seed: crate::store::OpenOptions::from_env()?.seed,
+            seed: settings.seed,
         },
     )?;
     if global.demo {
@@ -93,14 +95,14 @@ pub fn run(global: &Global) -> Result<(), TuiError> {
 
 /// The screen needs a terminal that can draw it: refused before anything else with
 /// what to do instead.
-fn check_terminal() -> Result<(), TuiError> {
+fn check_terminal(settings: &Settings) -> Result<(), TuiError> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(TuiError::NoTerminal(
             "the screen needs a terminal, and standard input or output is not one; for scripts use a subcommand (see `switchboard --help`)".into(),
         ));
     }
-    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+    if settings.term.as_deref() == Some("dumb") {
         return Err(TuiError::NoTerminal(
             "TERM=dumb cannot draw the screen (no cursor movement); set TERM to your terminal's type, e.g. TERM=xterm-256color, or use a subcommand".into(),
         ));
@@ -110,8 +112,8 @@ fn check_terminal() -> Result<(), TuiError> {
 
 /// Creates the demo file when it is missing: loaded under a temporary name and renamed
 /// when complete, so an interrupted load never leaves a half-filled demo behind.
-fn create_demo_file(global: &Global) -> Result<(), TuiError> {
-    let path = cli::db_path(global);
+fn create_demo_file(settings: &Settings) -> Result<(), TuiError> {
+    let path = settings.db.clone();
     if path.exists() {
         return Ok(());
     }
@@ -130,9 +132,10 @@ fn create_demo_file(global: &Global) -> Result<(), TuiError> {
     remove_loading(&["", "-wal", "-shm", "-turn"]);
     eprintln!("creating {} from the demo data…", path.display());
     {
-        let mut partial = global.clone();
-        partial.db = Some(loading.clone());
-        let mut store = cli::open_store(&partial)?;
+        let mut partial = settings.clone();
+        partial.db = loading.clone();
+        // Never --read-only here: `run` refuses it with --demo.
+        let mut store = cli::open_store(&partial, false)?;
         crate::demo::load(&mut store, false)?;
         // Dropped here: the last connection checkpoints the WAL into the file.
     }

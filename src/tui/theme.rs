@@ -4,6 +4,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::settings::Settings;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
@@ -11,9 +13,10 @@ pub struct Theme {
 
 impl Theme {
     /// Colour unless `NO_COLOR` is set to something non-empty (no-color.org).
-    pub fn from_env() -> Theme {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme { color: !no_color }
+    pub fn from_settings(settings: &Settings) -> Theme {
+        Theme {
+            color: !settings.no_color,
+        }
     }
 
     pub fn plain() -> Theme {

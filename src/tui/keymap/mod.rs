@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ratatui::crossterm::event::KeyCode;
 
 use super::action::Command;
+use crate::settings::KeymapFile;
 
 mod bindable;
 mod key;
@@ -16,6 +18,10 @@ pub use bindable::{BINDABLE, Bindable, Context};
 pub use key::Key;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
+
+/// The user's file `Keymap::load` was given. A process value only because the help
+/// overlay asks `Keymap::user_path()` without the keymap at hand.
+static USER_FILE: OnceLock<PathBuf> = OnceLock::new();
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeymapError {
@@ -74,32 +80,30 @@ impl Keymap {
         Keymap::from_texts(DEFAULT_KEYMAP, None)
     }
 
-    /// The user's file: `$SWITCHBOARD_KEYMAP`, else `<config dir>/switchboard/keymap.toml`.
+    /// The user's file of the keymap loaded by `load`, for the help overlay to name;
+    /// `None` before that or without a config dir.
     pub fn user_path() -> Option<PathBuf> {
-        match std::env::var_os("SWITCHBOARD_KEYMAP") {
-            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-            _ => dirs::config_dir().map(|d| d.join("switchboard").join("keymap.toml")),
-        }
+        USER_FILE.get().cloned()
     }
 
-    /// Defaults overridden by the user's file when it exists. A file that
+    /// Defaults overridden by the user's file (`Settings::keymap`). A file that
     /// `SWITCHBOARD_KEYMAP` names must exist: a mistyped path is an error, not the
-    /// defaults in silence.
-    pub fn load() -> Result<Keymap, KeymapError> {
-        if let Some(p) = std::env::var_os("SWITCHBOARD_KEYMAP").filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(p);
-            if !path.exists() {
-                return Err(KeymapError::Io(format!(
-                    "{} (named by SWITCHBOARD_KEYMAP): no such file",
-                    path.display()
-                )));
-            }
-            return Keymap::load_from(&path);
+    /// defaults in silence; the usual file is read when it exists.
+    pub fn load(file: Option<&KeymapFile>) -> Result<Keymap, KeymapError> {
+        let Some(file) = file else {
+            return Keymap::defaults();
+        };
+        // Set once: a process loads one keymap.
+        let _ = USER_FILE.set(file.path().to_path_buf());
+        if let KeymapFile::Named(path) = file
+            && !path.exists()
+        {
+            return Err(KeymapError::Io(format!(
+                "{} (named by SWITCHBOARD_KEYMAP): no such file",
+                path.display()
+            )));
         }
-        match Keymap::user_path() {
-            Some(path) => Keymap::load_from(&path),
-            None => Keymap::defaults(),
-        }
+        Keymap::load_from(file.path())
     }
 
     pub fn load_from(path: &Path) -> Result<Keymap, KeymapError> {
