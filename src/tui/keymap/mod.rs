@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -18,10 +17,6 @@ pub use bindable::{BINDABLE, Bindable, Context};
 pub use key::Key;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
-
-/// The user's file `Keymap::load` was given. A process value only because the help
-/// overlay asks `Keymap::user_path()` without the keymap at hand.
-static USER_FILE: OnceLock<PathBuf> = OnceLock::new();
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeymapError {
@@ -50,6 +45,8 @@ struct Binding {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     bindings: Vec<Binding>,
+    /// The user's file this keymap was loaded with (the help overlay names it).
+    user_file: Option<PathBuf>,
 }
 
 /// Sets of contexts that are looked up together, so one key may mean only one thing
@@ -80,10 +77,10 @@ impl Keymap {
         Keymap::from_texts(DEFAULT_KEYMAP, None)
     }
 
-    /// The user's file of the keymap loaded by `load`, for the help overlay to name;
-    /// `None` before that or without a config dir.
-    pub fn user_path() -> Option<PathBuf> {
-        USER_FILE.get().cloned()
+    /// The user's file this keymap was loaded with, for the help overlay to name;
+    /// `None` for the defaults alone.
+    pub fn user_path(&self) -> Option<&Path> {
+        self.user_file.as_deref()
     }
 
     /// Defaults overridden by the user's file (`Settings::keymap`). A file that
@@ -93,8 +90,6 @@ impl Keymap {
         let Some(file) = file else {
             return Keymap::defaults();
         };
-        // Set once: a process loads one keymap.
-        let _ = USER_FILE.set(file.path().to_path_buf());
         if let KeymapFile::Named(path) = file
             && !path.exists()
         {
@@ -103,7 +98,9 @@ impl Keymap {
                 path.display()
             )));
         }
-        Keymap::load_from(file.path())
+        let mut keymap = Keymap::load_from(file.path())?;
+        keymap.user_file = Some(file.path().to_path_buf());
+        Ok(keymap)
     }
 
     pub fn load_from(path: &Path) -> Result<Keymap, KeymapError> {
@@ -188,7 +185,10 @@ impl Keymap {
             }
             None => "assets/keymap.toml".to_string(),
         };
-        let keymap = Keymap { bindings };
+        let keymap = Keymap {
+            bindings,
+            user_file: None,
+        };
         keymap.check_conflicts(&file)?;
         Ok(keymap)
     }

@@ -65,7 +65,7 @@ fn lines(km: &Keymap, theme: crate::tui::theme::Theme, read_only: bool) -> Vec<L
     out.push(Line::styled(
         format!(
             "Change keys in {}",
-            Keymap::user_path()
+            km.user_path()
                 .map(|p| shown(&p.display().to_string()).into_owned())
                 .unwrap_or_else(|| "keymap.toml".into())
         ),
