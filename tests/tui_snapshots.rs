@@ -121,6 +121,9 @@ fn dialogs() {
     both("lead_card", &f, |app| press(app, "4 G enter"));
     both("simulator", &f, |app| press(app, "4 s"));
     both("audit", &f, |app| press(app, "L"));
+    // A contact and an audit entry open in full, wrapped at any width.
+    both("lead_contact", &f, |app| press(app, "4 G enter enter"));
+    both("audit_entry", &f, |app| press(app, "4 G a enter y L enter"));
     both("help", &f, |app| press(app, "?"));
 }
 

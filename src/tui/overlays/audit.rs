@@ -16,6 +16,8 @@ pub struct AuditView {
     pub filter: TextFilter,
     /// No older entries left to load.
     pub complete: bool,
+    /// The selected entry is open in full (Enter); Esc goes back to the list.
+    pub entry_open: bool,
 }
 
 impl AuditView {
@@ -25,6 +27,7 @@ impl AuditView {
             sel: Selection::default(),
             filter: TextFilter::default(),
             complete: false,
+            entry_open: false,
         };
         view.load(store, true)?;
         Ok(view)
@@ -62,6 +65,17 @@ impl AuditView {
             }
             return Ok(true);
         }
+        if self.entry_open {
+            match action {
+                Action::Command(Command::Back | Command::Confirm) => self.entry_open = false,
+                Action::Command(cmd @ (Command::Up | Command::Down)) => {
+                    let ids: Vec<i64> = self.entries.iter().map(|e| e.id).collect();
+                    self.sel.navigate(*cmd, page, &ids);
+                }
+                _ => {}
+            }
+            return Ok(true);
+        }
         match action {
             Action::Command(Command::Back) => {
                 if self.filter.text.is_empty() {
@@ -70,7 +84,7 @@ impl AuditView {
                 self.filter = TextFilter::default();
                 self.load(store, true)?;
             }
-            Action::Command(Command::Confirm) => return Ok(false),
+            Action::Command(Command::Confirm) => self.entry_open = !self.entries.is_empty(),
             Action::Command(Command::Filter) => self.filter.editing = true,
             Action::Command(cmd) => {
                 let ids: Vec<i64> = self.entries.iter().map(|e| e.id).collect();
@@ -88,18 +102,30 @@ impl AuditView {
         Ok(true)
     }
 
+    /// The entry open in full, if any.
+    pub fn open_entry(&self) -> Option<&AuditEntry> {
+        self.entry_open
+            .then(|| self.entries.get(self.sel.cursor))
+            .flatten()
+    }
+
     pub fn hints(&self, km: &Keymap) -> Hints<'static> {
         let back = key_label(km, Context::Navigation, Command::Back);
-        if self.filter.editing {
-            vec![
+        let confirm = key_label(km, Context::Dialog, Command::Confirm);
+        if self.entry_open {
+            return vec![
                 (
-                    key_label(km, Context::Dialog, Command::Confirm),
-                    "keep filter",
+                    key_label(km, Context::Navigation, Command::Down),
+                    "next entry",
                 ),
-                (back, "clear filter"),
-            ]
+                (back, "back to the list"),
+            ];
+        }
+        if self.filter.editing {
+            vec![(confirm, "keep filter"), (back, "clear filter")]
         } else {
             vec![
+                (confirm, "open entry"),
                 (
                     key_label(km, Context::Navigation, Command::Filter),
                     "filter",

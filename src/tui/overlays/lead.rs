@@ -11,6 +11,8 @@ pub struct LeadCard {
     /// The contact the card was opened from.
     pub from_contact: i64,
     pub sel: Selection,
+    /// The selected contact is open in full: every field, the whole message.
+    pub contact_open: bool,
 }
 
 impl LeadCard {
@@ -27,14 +29,29 @@ impl LeadCard {
             lead,
             from_contact: contact.id,
             sel,
+            contact_open: false,
         })
     }
 
-    /// One key; false when the card closes.
+    /// The selected contact.
+    pub fn selected(&self) -> Option<&Contact> {
+        self.lead.contacts.get(self.sel.cursor)
+    }
+
+    /// One key; false when the card closes. Enter opens the selected contact in full,
+    /// Esc goes back to the card, then closes it.
     pub fn handle(&mut self, action: &Action) -> bool {
         let ids: Vec<i64> = self.lead.contacts.iter().map(|c| c.id).collect();
         match action {
-            Action::Command(Command::Back | Command::Confirm) => false,
+            Action::Command(Command::Confirm) => {
+                self.contact_open = !self.contact_open;
+                true
+            }
+            Action::Command(Command::Back) if self.contact_open => {
+                self.contact_open = false;
+                true
+            }
+            Action::Command(Command::Back) => false,
             Action::Command(cmd) => {
                 self.sel.navigate(*cmd, 10, &ids);
                 true
@@ -44,6 +61,22 @@ impl LeadCard {
     }
 
     pub fn hints(&self, km: &Keymap) -> Hints<'static> {
-        vec![(key_label(km, Context::Navigation, Command::Back), "close")]
+        let back = key_label(km, Context::Navigation, Command::Back);
+        if self.contact_open {
+            return vec![
+                (
+                    key_label(km, Context::Navigation, Command::Down),
+                    "next contact",
+                ),
+                (back, "back to the lead"),
+            ];
+        }
+        vec![
+            (
+                key_label(km, Context::Dialog, Command::Confirm),
+                "whole contact",
+            ),
+            (back, "close"),
+        ]
     }
 }

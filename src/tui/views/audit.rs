@@ -3,9 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{dialog_box, filter_bar, fit, layout, shown, width};
+use crate::store::AuditEntry;
 use crate::tui::app::App;
 use crate::tui::model::visible_offset;
 use crate::tui::overlays::audit::AuditView;
@@ -14,6 +16,10 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;
     let boxed = layout::big_dialog(area);
     let inner = dialog_box(frame, theme, boxed, "Audit log · newest first");
+    if let Some(e) = v.open_entry() {
+        entry_in_full(app, e, frame, inner);
+        return;
+    }
     let [bar, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     if v.filter.is_shown() {
@@ -102,4 +108,34 @@ pub fn render(app: &App, v: &AuditView, frame: &mut Frame<'_>, area: Rect) {
     .header(header)
     .column_spacing(1);
     frame.render_widget(table, table_area);
+}
+
+/// One entry: who, when, what, and every field before and after, wrapped.
+fn entry_in_full(app: &App, e: &AuditEntry, frame: &mut Frame<'_>, area: Rect) {
+    let theme = app.theme;
+    let field = |label: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!(" {label:<10}"), theme.dim()),
+            Span::raw(v),
+        ])
+    };
+    let what = match e.entity_id {
+        Some(id) => format!("{} #{id}", shown(&e.entity)),
+        None => shown(&e.entity).into_owned(),
+    };
+    let mut lines = vec![
+        field("when", app.time(e.at)),
+        field("actor", shown(&e.actor).into_owned()),
+        field("action", shown(&e.action).into_owned()),
+        field("entity", what),
+    ];
+    // Stored values as JSON text: anyone wrote them, so escaped.
+    let json = |v: &Option<serde_json::Value>| match v {
+        Some(v) => shown(&v.to_string()).into_owned(),
+        None => "—".to_string(),
+    };
+    lines.push(field("change", shown(&e.summary()).into_owned()));
+    lines.push(field("before", json(&e.before)));
+    lines.push(field("after", json(&e.after)));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
