@@ -1,5 +1,6 @@
 //! The real binary in a pseudo-terminal, read through a vt100 parser. Every wait is for
-//! screen text with a deadline; nothing sleeps a fixed time.
+//! a stable screen showing what is expected, with a deadline; nothing sleeps a fixed
+//! time.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -13,6 +14,11 @@ use switchboard::store::{FeedFilter, OpenOptions, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const DEADLINE: Duration = Duration::from_secs(20);
+/// How often a wait reads the screen.
+const POLL: Duration = Duration::from_millis(50);
+/// How long the screen must stay the same to count as drawn: a frame can arrive in
+/// several reads, and a screen read between them holds half of each.
+const STABLE_FOR: Duration = Duration::from_millis(150);
 
 struct Tui {
     screen: Arc<Mutex<vt100::Parser>>,
@@ -39,6 +45,7 @@ impl Tui {
         cmd.env("HOME", dir);
         cmd.env("XDG_CONFIG_HOME", dir.join("config"));
         cmd.env_remove("SWITCHBOARD_KEYMAP");
+        cmd.env_remove("SWITCHBOARD_DB");
         cmd.env("NO_COLOR", "1");
         cmd.env("USER", "pty-tester");
         cmd.env("TERM", "xterm-256color");
@@ -71,19 +78,30 @@ impl Tui {
         self.screen.lock().unwrap().screen().contents()
     }
 
-    /// Waits until `text` is on screen; the screen's contents when it is.
+    /// Waits until `text` is on a stable screen; the screen's contents then.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("'{text}'"), |c| c.contains(text))
+    }
+
+    /// Waits until the screen shows what `ready` looks for and has not changed for
+    /// [`STABLE_FOR`]; the screen's contents then. `what` names it in the failure.
+    fn wait_until(&self, what: &str, mut ready: impl FnMut(&str) -> bool) -> String {
         let start = Instant::now();
+        let mut last = self.contents();
+        let mut unchanged_since = Instant::now();
         loop {
-            let c = self.contents();
-            if c.contains(text) {
-                return c;
+            std::thread::sleep(POLL);
+            let now = self.contents();
+            if now != last {
+                last = now;
+                unchanged_since = Instant::now();
+            } else if unchanged_since.elapsed() >= STABLE_FOR && ready(&last) {
+                return last;
             }
             assert!(
                 start.elapsed() < DEADLINE,
-                "'{text}' did not appear within {DEADLINE:?}; the screen:\n{c}"
+                "{what} not on a stable screen within {DEADLINE:?}; the screen:\n{last}"
             );
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -240,17 +258,10 @@ fn two_tuis_on_one_file_see_each_others_changes() {
     two.wait_for("0/4");
     two.send(" ");
     two.wait_for("'Rosa Diaz' is now inactive");
-    let s = one.wait_for("Rosa Diaz");
-    let start = Instant::now();
-    let mut screen = s;
-    while !screen
-        .lines()
-        .any(|l| l.starts_with("Rosa Diaz") && l.contains(" no "))
-    {
-        assert!(start.elapsed() < DEADLINE, "{screen}");
-        std::thread::sleep(Duration::from_millis(10));
-        screen = one.contents();
-    }
+    one.wait_until("Rosa Diaz inactive", |s| {
+        s.lines()
+            .any(|l| l.starts_with("Rosa Diaz") && l.contains(" no "))
+    });
     one.send("q");
     two.send("q");
     assert!(one.wait_exit().success());
