@@ -330,11 +330,81 @@ fn signal_restores_the_terminal(tui: &mut Tui, signal: &str) {
         exit.success(),
         "SIG{signal} should end the TUI cleanly: {exit:?}"
     );
+    assert_terminal_restored(tui);
+}
+
+/// The TUI left the alternate screen and shows the cursor again.
+fn assert_terminal_restored(tui: &Tui) {
     tui.wait_alternate_screen(false);
     assert!(
         !tui.screen.lock().unwrap().screen().hide_cursor(),
         "cursor shown again"
     );
+}
+
+/// "· sim N sent" in the status bar: N.
+fn sim_sent(screen: &str) -> Option<u64> {
+    let status = screen.lines().find(|l| l.contains(" · sim "))?;
+    let after = &status[status.find(" · sim ")? + " · sim ".len()..];
+    after.split(' ').next()?.parse().ok()
+}
+
+/// `switchboard --demo` in an empty folder: it makes `switchboard-demo.db` from the
+/// demo data and opens on the Feed, where the demo's simulator sends a contact every
+/// ~1.5 s. Quitting asks first, since the simulator runs; y quits cleanly.
+#[test]
+fn the_demo_loads_shows_contacts_arriving_and_asks_before_quitting() {
+    let demo = switchboard::demo::DemoData::embedded().unwrap();
+    let history = i64::from(demo.history.contacts);
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::start(dir.path(), &["--demo"], 120, 40);
+    let first = tui.wait_until("the demo's feed", |s| {
+        s.contains("DEMO") && s.contains("newest first, following") && sim_sent(s).is_some()
+    });
+    assert!(first.contains("4 Feed"), "{first}");
+    // The demo's file, made in the working folder, holds the demo data.
+    let db = dir.path().join("switchboard-demo.db");
+    assert!(db.exists(), "no {}", db.display());
+    let mut s = store(&db);
+    assert_eq!(s.operators().unwrap().len(), demo.operator.len());
+    assert_eq!(s.sources().unwrap().len(), demo.source.len());
+    let stored = s.contacts(&FeedFilter::default(), None, 100_000).unwrap();
+    assert!(stored.len() as i64 >= history, "{} contacts", stored.len());
+    // The feed's top row (under the header) before and after contacts arrive.
+    let top_row = |screen: &str| -> String {
+        let mut lines = screen.lines().skip_while(|l| !l.contains("Time"));
+        lines.nth(1).unwrap_or_default().to_string()
+    };
+    let before = top_row(&first);
+    let sent_before = sim_sent(&first).unwrap();
+    // A row is a contact of the simulator (newer than the history) if it shows one's
+    // source, lead and message.
+    let mut from_simulator = |row: &str| {
+        s.contacts(&FeedFilter::default(), None, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.id > history)
+            .any(|c| {
+                let message: String = c.message.chars().take(12).collect();
+                row.contains(&c.source) && row.contains(&c.lead) && row.contains(&message)
+            })
+    };
+    // Contacts arrive while we watch: a new top row, a contact the simulator sent.
+    tui.wait_until("a new contact from the simulator on top", |screen| {
+        let row = top_row(screen);
+        sim_sent(screen).is_some_and(|n| n > sent_before) && row != before && from_simulator(&row)
+    });
+    // q asks first; y quits.
+    tui.send("q");
+    let question = tui.wait_for("Quit switchboard?");
+    assert!(
+        question.contains("The demo's simulator stops."),
+        "{question}"
+    );
+    tui.send("y");
+    let exit = tui.wait_exit();
+    assert!(exit.success(), "{exit:?}");
+    assert_terminal_restored(&tui);
 }
 
 #[test]
