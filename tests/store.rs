@@ -824,7 +824,14 @@ fn batch_fixture(dir: &Path, name: &str, before: &[NewContact]) -> Store {
     s.set_weight(&r("ann"), &r("tg"), 2).unwrap();
     s.set_weight(&r("bob"), &r("tg"), 1).unwrap();
     for c in before {
-        let _ = s.add_contact(c);
+        // A contact without identifiers or from an unknown source is refused; the
+        // fixture goes on without it. Anything else is a defect.
+        if let Err(e) = s.add_contact(c) {
+            assert!(
+                matches!(e, StoreError::Invalid(_) | StoreError::NotFound { .. }),
+                "{c:?}: {e:?}"
+            );
+        }
     }
     s
 }

@@ -521,7 +521,17 @@ fn simulator_runs_in_the_background_and_s_cancels() {
         std::thread::sleep(Duration::from_millis(20));
         app.update(Action::Tick);
     }
-    assert!(message(&app).contains("cancelled"), "{}", message(&app));
+    assert!(!app.simulating());
+    // "… N contact(s) sent in …s: … (cancelled)": the file holds those N and no more.
+    let m = message(&app);
+    assert!(m.ends_with("(cancelled)"), "{m}");
+    let sent: u32 = m
+        .split(" contact(s) sent")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {m:?}"));
+    assert!(sent < 1000, "{m}");
     let after = f
         .store()
         .sources()
@@ -529,7 +539,7 @@ fn simulator_runs_in_the_background_and_s_cancels() {
         .iter()
         .map(|s| s.total)
         .sum::<u32>();
-    assert!(after < before + 5 + 1000);
+    assert_eq!(after, before + 5 + sent);
 }
 
 #[test]
