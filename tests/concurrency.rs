@@ -4,11 +4,12 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Db, assert_no_panic, stderr, stdout};
 use serde_json::Value;
@@ -97,39 +98,64 @@ fn concurrent_ingest_with_closes_keeps_limits_and_stores_each_line_once() {
     let db = Db::new();
     let max_loads = tight_setup(&db);
 
+    // Each process reads its lines from a pipe: the first half at once, the rest
+    // when the gate opens. Until then it is running and waiting for input, so what
+    // happens before the gate opens happens during the ingest, however fast it is.
     let mut expected_lines = Vec::new();
-    let mut children = Vec::new();
+    let mut runs = Vec::new();
+    let mut gates = Vec::new();
     for p in 0..PROCESSES {
         let (input, n) = ingest_input(p, OWN, SHARED);
         expected_lines.push(n);
-        let file = db.dir.path().join(format!("in{p}.jsonl"));
-        std::fs::write(&file, input).unwrap();
-        let mut cmd = db.cmd(&["ingest", file.to_str().unwrap(), "--batch", "40"]);
+        let mut cmd = db.cmd(&["ingest", "--batch", "40"]);
         cmd.env("SWITCHBOARD_SEED", p.to_string());
-        children.push(spawn(cmd));
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn switchboard");
+        let mut stdin = child.stdin.take().unwrap();
+        let (open, gate) = mpsc::channel::<()>();
+        gates.push(open);
+        let feeder = thread::spawn(move || {
+            let half = input[..input.len() / 2].rfind('\n').unwrap() + 1;
+            stdin.write_all(&input.as_bytes()[..half]).unwrap();
+            // Nothing is ever sent: the gate opens when the test drops its end (also
+            // when it fails, so the process is not left waiting).
+            gate.recv().ok();
+            stdin.write_all(&input.as_bytes()[half..]).unwrap();
+            // Dropping stdin ends the input.
+        });
+        // Read while it runs, so a full stdout pipe never stalls it.
+        let output = thread::spawn(move || child.wait_with_output().unwrap());
+        runs.push((feeder, output));
     }
 
     let done = Arc::new(AtomicBool::new(false));
+    let snapshots = Arc::new(AtomicU32::new(0));
+    let closes = Arc::new(AtomicU32::new(0));
     // Watches the file while the writers run: every snapshot must be consistent.
     let observer = {
         let done = done.clone();
+        let snapshots = snapshots.clone();
         let path = db.path.clone();
         thread::spawn(move || {
             let conn = rusqlite::Connection::open(&path).unwrap();
             conn.busy_timeout(Duration::from_secs(10)).unwrap();
-            let mut snapshots = 0u32;
             let mut bad = Vec::new();
             while !done.load(Ordering::Relaxed) {
                 bad.extend(common::load_violations(&conn));
-                snapshots += 1;
+                snapshots.fetch_add(1, Ordering::Relaxed);
                 thread::sleep(Duration::from_millis(3));
             }
-            (snapshots, bad)
+            bad
         })
     };
     // Closes active contacts from separate processes while intake goes on.
     let closer = {
         let done = done.clone();
+        let closes = closes.clone();
         let path = db.path.clone();
         let db_arg = db.path.clone();
         thread::spawn(move || {
@@ -158,6 +184,7 @@ fn concurrent_ingest_with_closes_keeps_limits_and_stores_each_line_once() {
                 if out.status.success() {
                     if stdout(&out).trim() == format!("contact #{id} closed: closed") {
                         closed += 1;
+                        closes.fetch_add(1, Ordering::Relaxed);
                     } else {
                         problems.push(format!("close {id}: {}", stdout(&out)));
                     }
@@ -169,18 +196,43 @@ fn concurrent_ingest_with_closes_keeps_limits_and_stores_each_line_once() {
         })
     };
 
-    let outputs: Vec<Output> = children
+    // The gate opens once a few closes landed and the observer looked, all while
+    // every ingest still waits for the rest of its input.
+    const CLOSES_FIRST: u32 = 5;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while closes.load(Ordering::Relaxed) < CLOSES_FIRST || snapshots.load(Ordering::Relaxed) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} closes and {} snapshots during the ingest after 120 s",
+            closes.load(Ordering::Relaxed),
+            snapshots.load(Ordering::Relaxed)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    for (p, (_, output)) in runs.iter().enumerate() {
+        assert!(
+            !output.is_finished(),
+            "ingest {p} ended before its input did"
+        );
+    }
+    drop(gates);
+    let outputs: Vec<Output> = runs
         .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
+        .map(|(feeder, output)| {
+            feeder.join().unwrap();
+            output.join().unwrap()
+        })
         .collect();
     done.store(true, Ordering::Relaxed);
-    let (snapshots, bad) = observer.join().unwrap();
+    let bad = observer.join().unwrap();
     let (closed, problems) = closer.join().unwrap();
 
-    eprintln!("{closed} closes, {snapshots} snapshots observed");
+    eprintln!(
+        "{closed} closes, {} snapshots observed",
+        snapshots.load(Ordering::Relaxed)
+    );
     assert!(problems.is_empty(), "close problems: {problems:?}");
-    assert!(closed > 0, "no close happened during the ingest");
-    assert!(snapshots > 0);
+    assert!(closed >= CLOSES_FIRST);
     assert!(bad.is_empty(), "inconsistent snapshots: {bad:?}");
 
     // Every line acknowledged, in order, exactly once per process.

@@ -552,7 +552,7 @@ mod interleavings {
     use switchboard::domain::{ContactStatus, EntityRef, Strategy};
     use switchboard::store::{
         Contact, Durability, Expect, FeedFilter, NewContact, OpenOptions, Outcome, Seen, Skip,
-        Store,
+        Store, StoreError,
     };
 
     const OPS: [&str; 3] = ["ann-op", "bob-op", "cid-op"];
@@ -643,13 +643,20 @@ mod interleavings {
                             continue;
                         }
                         let id = ids[pick % ids.len()];
-                        // Refusals (closed, already held, ...) are fine here.
-                        let _ = match kind {
+                        let result = match kind {
                             0 => b.assign_contact(id, &EntityRef::parse(OPS[op]), true, Expect::Any).map(drop),
                             1 => b.close_contact(id).map(drop),
                             2 => b.reopen_contact(id).map(drop),
                             _ => b.drain_all().map(drop),
                         };
+                        // A refusal for the contact's state (closed, already with that
+                        // operator, not closed) is fine here; any other error is a defect.
+                        if let Err(e) = result {
+                            prop_assert!(
+                                matches!(e, StoreError::WrongStatus { .. } | StoreError::AlreadyAssigned { .. }),
+                                "B's step {} on #{}: {:?}", kind, id, e
+                            );
+                        }
                     }
                     Step::Mark { picks } => {
                         let now = all(&mut a);
@@ -679,7 +686,7 @@ mod interleavings {
                         let after = all(&mut b);
                         let outcomes = match result {
                             Ok(o) => o,
-                            Err(switchboard::store::StoreError::NeedsForce { .. }) => {
+                            Err(StoreError::NeedsForce { .. }) => {
                                 prop_assert!(!force);
                                 prop_assert_eq!(&before, &after, "a refused action changed something");
                                 continue;

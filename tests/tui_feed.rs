@@ -7,7 +7,7 @@ mod tui_support;
 use std::time::{Duration, Instant};
 
 use switchboard::domain::{ContactStatus, EntityRef};
-use switchboard::store::{FeedFilter, NewContact};
+use switchboard::store::{Expect, FeedFilter, NewContact};
 use switchboard::tui::action::Action;
 use tui_support::{Fixture, message, press, screen, set_max_load, type_text};
 
@@ -31,24 +31,57 @@ fn contact(f: &Fixture, id: i64) -> switchboard::store::Contact {
     f.store().contact(id).unwrap()
 }
 
+const NAMES: [&str; 4] = ["Anna Petrova", "Boris Ivanov", "Chen Wei", "Hugo Lefebvre"];
+
+/// The assign picker's rows on screen `t`, top down: the lines inside the dialog's
+/// box that start with an operator's name.
+fn picker_rows(t: &str) -> Vec<&str> {
+    t.lines()
+        .filter(|l| {
+            l.split('│')
+                .nth(1)
+                .is_some_and(|inside| NAMES.iter().any(|n| inside.starts_with(n)))
+        })
+        .collect()
+}
+
+/// The operators in the assign picker on screen `t`, top down.
+fn picker_order(t: &str) -> Vec<&'static str> {
+    picker_rows(t)
+        .into_iter()
+        .filter_map(|l| NAMES.into_iter().find(|n| l.contains(n)))
+        .collect()
+}
+
+/// The picker's row of `name` on screen `t`.
+fn picker_row<'t>(t: &'t str, name: &str) -> &'t str {
+    picker_rows(t)
+        .into_iter()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("{name} is not in the picker:\n{t}"))
+}
+
 #[test]
 fn assign_a_waiting_contact_by_keyboard() {
     let f = Fixture::new();
     let mut app = f.app();
-    // Waiting only, newest first: the picker lists everyone, eligible first.
+    // Waiting only, newest first: a phone contact, and nobody has a weight for phone.
     press(&mut app, "4 w");
     let id = app.selected_contact_id().unwrap();
     assert_eq!(contact(&f, id).status, ContactStatus::Waiting);
     press(&mut app, "a");
     let t = screen(&mut app, 80, 24);
-    for name in ["Anna Petrova", "Boris Ivanov", "Chen Wei", "Hugo Lefebvre"] {
-        assert!(t.contains(name), "{t}");
-    }
-    assert!(
-        t.contains("inactive") && t.contains("full") && t.contains("no weight"),
+    // The picker lists everyone: those with room first (assignable without force),
+    // then the full, then the inactive, each with the reason.
+    assert_eq!(
+        picker_order(&t),
+        ["Boris Ivanov", "Chen Wei", "Anna Petrova", "Hugo Lefebvre"],
         "{t}"
     );
-    // First row: Boris (room, no weight for phone: assignable without force).
+    assert!(picker_row(&t, "Boris Ivanov").contains("no weight"), "{t}");
+    assert!(picker_row(&t, "Anna Petrova").contains("full"), "{t}");
+    assert!(picker_row(&t, "Hugo Lefebvre").contains("inactive"), "{t}");
+    // Enter on the first row: Boris.
     press(&mut app, "enter");
     let c = contact(&f, id);
     assert_eq!(
@@ -64,36 +97,57 @@ fn assign_a_waiting_contact_by_keyboard() {
 #[test]
 fn eligible_operators_come_first_with_weight_and_load() {
     let f = Fixture::new();
-    // A waiting telegram contact: give the phone source nobody, fill nobody.
+    // The newest contact is a telegram one Boris holds. For telegram Chen (40, 2/4)
+    // and Boris (20, 1/2) are eligible, heavier weight first; then Anna (30, but
+    // full), then Hugo (inactive).
+    let mut app = f.app();
+    press(&mut app, "4 a");
+    let t = screen(&mut app, 120, 40);
+    assert_eq!(
+        picker_order(&t),
+        ["Chen Wei", "Boris Ivanov", "Anna Petrova", "Hugo Lefebvre"],
+        "{t}"
+    );
+    for (name, weight, load, why) in [
+        ("Chen Wei", "40", "2/4", "eligible"),
+        ("Boris Ivanov", "20", "1/2", "eligible"),
+        ("Anna Petrova", "30", "3/3", "full"),
+        ("Hugo Lefebvre", "10", "1/2", "inactive"),
+    ] {
+        let row = picker_row(&t, name);
+        assert!(
+            row.contains(&format!(" {weight} "))
+                && row.contains(&format!(" {load} "))
+                && row.contains(why),
+            "{name}: {row}"
+        );
+    }
+    press(&mut app, "esc");
+
+    // Chen gets a weight for phone and takes its backlog while he has room (2/4 ->
+    // 4/4): one phone contact is left waiting.
     let mut s = f.store();
     s.set_weight(&EntityRef::parse("Chen Wei"), &EntityRef::parse("phone"), 5)
         .unwrap();
-    // Chen took the phone backlog (room 4, had 2): one is left waiting.
     let waiting = waiting_ids(&f);
     assert_eq!(waiting.len(), 1);
-    let mut app = f.app();
-    press(&mut app, "4 w a");
+    press(&mut app, "w a");
     let t = screen(&mut app, 120, 40);
-    let rows: Vec<&str> = t
-        .lines()
-        .filter(|l| {
-            ["Anna", "Boris", "Chen", "Hugo"]
-                .iter()
-                .any(|n| l.contains(n))
-        })
-        .collect();
-    // Chen is full now (4/4), so nobody is eligible: no weight first, then full, then
-    // inactive.
-    assert!(
-        rows[0].contains("Boris") && rows[0].contains("no weight"),
+    // Nobody is eligible for it: Boris (room, no weight) needs no force and comes
+    // first; then the full ones, the heavier weight first (Chen 5, Anna none); the
+    // inactive last.
+    assert_eq!(
+        picker_order(&t),
+        ["Boris Ivanov", "Chen Wei", "Anna Petrova", "Hugo Lefebvre"],
         "{t}"
     );
+    assert!(picker_row(&t, "Boris Ivanov").contains("no weight"), "{t}");
+    let chen = picker_row(&t, "Chen Wei");
     assert!(
-        rows.iter()
-            .any(|r| r.contains("Chen") && r.contains("4/4") && r.contains("full")),
+        chen.contains(" 5 ") && chen.contains("4/4") && chen.contains("full"),
         "{t}"
     );
-    assert!(rows.last().unwrap().contains("inactive"), "{t}");
+    assert!(picker_row(&t, "Hugo Lefebvre").contains("inactive"), "{t}");
 }
 
 #[test]
@@ -145,7 +199,9 @@ fn two_supervisors_assign_the_same_contact_one_wins_the_other_is_told() {
     press(&mut one, "enter");
     assert_eq!(contact(&f, id).operator.as_deref(), Some("Boris Ivanov"));
     // Two picks Chen (second row) without having seen the change.
-    press(&mut two, "j enter");
+    press(&mut two, "j");
+    assert_eq!(two.picker_operator(), Some("Chen Wei"));
+    press(&mut two, "enter");
     let m = message(&two);
     assert!(
         m.contains(&format!(
@@ -174,12 +230,19 @@ fn reassigning_an_active_contact_checks_who_holds_it() {
     assert_eq!(contact(&f, id).operator.as_deref(), Some("Boris Ivanov"));
     press(&mut one, "a");
     press(&mut two, "a");
-    // one moves it to the first eligible (Chen: weight 40 on telegram), confirming
-    // the reassignment.
-    press(&mut one, "enter y");
+    // one moves it to the first eligible (Chen: weight 40 on telegram); moving a
+    // held contact is a reassignment, and it asks first.
+    assert_eq!(one.picker_operator(), Some("Chen Wei"));
+    press(&mut one, "enter");
+    assert!(one.has_dialog(), "a reassignment is confirmed first");
+    assert_eq!(
+        contact(&f, id).operator.as_deref(),
+        Some("Boris Ivanov"),
+        "nothing moved before the answer"
+    );
+    press(&mut one, "y");
     let holder = contact(&f, id).operator.unwrap();
-    assert_ne!(holder, "Boris Ivanov");
-    // Moving a held contact is a reassignment: it asks first.
+    assert_eq!(holder, "Chen Wei");
     press(&mut two, "enter");
     assert!(two.has_dialog(), "a reassignment is confirmed first");
     press(&mut two, "y");
@@ -212,6 +275,12 @@ fn close_reopen_and_marks() {
     // Mark three rows (space marks and moves down), then close them all.
     press(&mut app, "g space space space");
     let ids: Vec<i64> = app.feed_ids()[..3].to_vec();
+    assert_eq!(
+        app.selected_contact_id(),
+        Some(app.feed_ids()[3]),
+        "moved down"
+    );
+    let held: Vec<Option<String>> = ids.iter().map(|id| contact(&f, *id).operator).collect();
     assert!(screen(&mut app, 80, 24).contains("3 marked"));
     // Closing several asks first: Esc keeps them open, y closes them.
     press(&mut app, "c");
@@ -229,7 +298,13 @@ fn close_reopen_and_marks() {
     press(&mut app, "g space space space k space");
     press(&mut app, "o");
     // Back with its operator, or waiting if it never had one.
-    assert_eq!(contact(&f, ids[0]).status, ContactStatus::Active);
+    let back = contact(&f, ids[0]);
+    assert!(held[0].is_some(), "{held:?}");
+    assert_eq!(
+        (back.status, back.operator),
+        (ContactStatus::Active, held[0].clone())
+    );
+    assert_eq!(held[1], None);
     assert_eq!(contact(&f, ids[1]).status, ContactStatus::Waiting);
     assert_eq!(
         contact(&f, ids[2]).status,
@@ -282,8 +357,26 @@ fn drain_key_routes_the_backlog_and_reports_it() {
         message(&app)
     );
     assert_eq!(waiting_ids(&f).len(), 3);
-    // Room made elsewhere drains in the store; the tab title follows on the next tick.
     assert!(screen(&mut app, 80, 24).contains("(3 waiting)"));
+    // Room made behind the store's back (raw SQL, as an older build or a script
+    // could): nothing drained it, so A does, and says how many.
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    raw.execute(
+        "UPDATE operator SET max_load = 4 WHERE name = 'Anna Petrova'",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    assert_eq!(waiting_ids(&f).len(), 3);
+    press(&mut app, "A");
+    assert_eq!(
+        message(&app),
+        "backlog routed: 1 waiting contact(s) assigned"
+    );
+    assert_eq!(waiting_ids(&f).len(), 2);
+    assert!(screen(&mut app, 80, 24).contains("(2 waiting)"));
+    // Room made through the store drains at once; the tab title follows on the next
+    // tick.
     set_max_load(&mut f.store(), EntityRef::parse("Anna Petrova"), 10);
     app.update(Action::Tick);
     assert_eq!(waiting_ids(&f).len(), 0);
@@ -428,7 +521,17 @@ fn simulator_runs_in_the_background_and_s_cancels() {
         std::thread::sleep(Duration::from_millis(20));
         app.update(Action::Tick);
     }
-    assert!(message(&app).contains("cancelled"), "{}", message(&app));
+    assert!(!app.simulating());
+    // "… N contact(s) sent in …s: … (cancelled)": the file holds those N and no more.
+    let m = message(&app);
+    assert!(m.ends_with("(cancelled)"), "{m}");
+    let sent: u32 = m
+        .split(" contact(s) sent")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {m:?}"));
+    assert!(sent < 1000, "{m}");
     let after = f
         .store()
         .sources()
@@ -436,7 +539,7 @@ fn simulator_runs_in_the_background_and_s_cancels() {
         .iter()
         .map(|s| s.total)
         .sum::<u32>();
-    assert!(after < before + 5 + 1000);
+    assert_eq!(after, before + 5 + sent);
 }
 
 #[test]
@@ -496,16 +599,30 @@ fn the_feed_pages_by_id_and_keeps_its_place_while_contacts_arrive() {
     }
     assert_eq!(app.feed_ids()[0], next[1]);
     assert_eq!(app.selected_contact_id(), app.feed_ids().last().copied());
-    // G: the oldest page; k at its top scrolls up by one.
+    // G: the oldest page, on its last row; k at its top scrolls up by one.
     press(&mut app, "G");
     let oldest = app.feed_ids();
     assert_eq!(*oldest.last().unwrap(), 1);
+    assert_eq!(app.selected_contact_id(), Some(1));
+    for _ in 1..oldest.len() {
+        press(&mut app, "k");
+    }
+    assert_eq!(app.feed_ids(), oldest, "moving inside the page keeps it");
+    assert_eq!(app.selected_contact_id(), Some(oldest[0]));
+    press(&mut app, "k");
+    let shifted = app.feed_ids();
+    assert_eq!(shifted[0], oldest[0] + 1);
+    assert_eq!(shifted[1..], oldest[..oldest.len() - 1]);
+    assert_eq!(app.selected_contact_id(), Some(oldest[0] + 1));
+    // PageUp: the page above, which ends right before this one's top.
     press(&mut app, "pageup");
-    assert_eq!(*app.feed_ids().last().unwrap(), oldest[0] + 1);
+    assert_eq!(*app.feed_ids().last().unwrap(), shifted[0] + 1);
     // g: back to the top, following again.
     press(&mut app, "g");
+    assert!(app.feed_following());
     assert_eq!(app.feed_new_above(), 0);
     assert_eq!(app.feed_ids()[0], top[0] + 4);
+    assert_eq!(app.selected_contact_id(), Some(top[0] + 4));
 }
 
 #[test]
@@ -514,20 +631,28 @@ fn open_dialogs_survive_refreshes_and_the_picker_shows_fresh_loads() {
     let mut app = f.app();
     let mut other = f.store();
     press(&mut app, "4 w a");
-    assert!(screen(&mut app, 80, 24).contains("1/2"));
-    // Another process gives Boris a contact: his load in the open picker follows.
+    let t = screen(&mut app, 80, 24);
+    assert!(picker_row(&t, "Boris Ivanov").contains(" 1/2 "), "{t}");
+    assert!(picker_row(&t, "Chen Wei").contains(" 2/4 "), "{t}");
+    // Another process gives Boris another waiting contact and raises Chen's max load:
+    // the open picker follows.
+    let selected = app.selected_contact_id().unwrap();
+    let another = *waiting_ids(&f).iter().find(|id| **id != selected).unwrap();
     other
-        .add_contact(&NewContact {
-            source: Some("telegram-bot".into()),
-            external_id: Some("tg-99".into()),
-            ..NewContact::default()
-        })
+        .assign_contact(
+            another,
+            &EntityRef::parse("Boris Ivanov"),
+            false,
+            Expect::Waiting,
+        )
         .unwrap();
     set_max_load(&mut other, EntityRef::parse("Chen Wei"), 9);
     app.update(Action::Tick);
     assert!(app.has_dialog(), "a refresh must not close the picker");
     let t = screen(&mut app, 80, 24);
-    assert!(t.contains("/9"), "{t}");
+    let boris = picker_row(&t, "Boris Ivanov");
+    assert!(boris.contains(" 2/2 ") && boris.contains("full"), "{t}");
+    assert!(picker_row(&t, "Chen Wei").contains(" 2/9 "), "{t}");
     // A half-typed form survives a refresh too.
     press(&mut app, "esc 1 a");
     type_text(&mut app, "Half");
@@ -553,6 +678,7 @@ fn quitting_while_a_simulator_runs_asks_first() {
     press(&mut app, "q");
     assert!(!app.should_quit(), "asked first");
     assert!(app.has_dialog());
+    assert!(screen(&mut app, 80, 24).contains("Quit switchboard?"));
     press(&mut app, "esc");
     assert!(!app.should_quit() && !app.has_dialog());
     assert!(app.simulating(), "Esc keeps it running");

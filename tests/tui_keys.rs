@@ -199,14 +199,17 @@ fn weights_by_digits_plus_minus_and_clear() {
     // h/k and arrows move too.
     press(&mut app, "h h k up 7 enter");
     assert_eq!(weight(&f, "Anna Petrova", "phone"), 7);
-    // Setting a weight drains the waiting phone contacts to Anna? She is full, so
-    // they keep waiting; giving Boris weight routes them.
+    // A weight for phone routes its waiting contacts to whoever has room: Anna has
+    // none (3/3), so all three keep waiting; Boris (1/2) takes one.
+    assert_eq!(f.store().waiting_count().unwrap(), 3, "Anna is full");
     press(&mut app, "j 1 enter");
     assert_eq!(weight(&f, "Boris Ivanov", "phone"), 1);
-    assert!(
-        f.store().waiting_count().unwrap() < 3,
-        "the backlog drained to Boris"
+    assert_eq!(
+        f.store().waiting_count().unwrap(),
+        2,
+        "one of the backlog drained to Boris"
     );
+    assert_eq!(operator(&f, "Boris Ivanov").unwrap().load, 2);
 }
 
 #[test]
@@ -348,17 +351,38 @@ fn another_process_changes_show_on_the_next_tick_with_the_selection_kept() {
     // And the selected row is the one acted upon.
     press(&mut app, "+");
     assert_eq!(operator(&f, "Chen Wei").unwrap().max_load, 10);
-    // A deleted selection falls back to the row in its place.
+    // A row deleted above the selection: still on Chen.
     other
         .delete_operator(&EntityRef::parse("Aaron Abbott"))
         .unwrap();
-    press(&mut app, "g");
-    other.add_operator("Aardvark", 1, true).unwrap();
+    app.update(Action::Tick);
+    assert_eq!(app.selected_operator_id(), Some(chen));
+    // A deleted selection falls back to the row in its place: Dmitri (between Chen
+    // and Hugo) goes, Hugo moves up into his row.
+    other.add_operator("Dmitri Idle", 1, true).unwrap();
+    app.update(Action::Tick);
+    press(&mut app, "j");
+    let dmitri = operator(&f, "Dmitri Idle").unwrap().id;
+    assert_eq!(app.selected_operator_id(), Some(dmitri));
     other
-        .delete_operator(&EntityRef::parse("Aardvark"))
+        .delete_operator(&EntityRef::parse("Dmitri Idle"))
         .unwrap();
     app.update(Action::Tick);
-    assert!(app.selected_operator_id().is_some());
+    let hugo = operator(&f, "Hugo Lefebvre").unwrap().id;
+    assert_eq!(app.selected_operator_id(), Some(hugo));
+    // The last row deleted: the row above it, now the last.
+    other.add_operator("Zoe Idle", 1, true).unwrap();
+    app.update(Action::Tick);
+    press(&mut app, "G");
+    assert_eq!(
+        app.selected_operator_id(),
+        Some(operator(&f, "Zoe Idle").unwrap().id)
+    );
+    other
+        .delete_operator(&EntityRef::parse("Zoe Idle"))
+        .unwrap();
+    app.update(Action::Tick);
+    assert_eq!(app.selected_operator_id(), Some(hugo));
 }
 
 #[test]

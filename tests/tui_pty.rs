@@ -1,5 +1,6 @@
 //! The real binary in a pseudo-terminal, read through a vt100 parser. Every wait is for
-//! screen text with a deadline; nothing sleeps a fixed time.
+//! a stable screen showing what is expected, with a deadline; nothing sleeps a fixed
+//! time.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -13,6 +14,11 @@ use switchboard::store::{FeedFilter, OpenOptions, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const DEADLINE: Duration = Duration::from_secs(20);
+/// How often a wait reads the screen.
+const POLL: Duration = Duration::from_millis(50);
+/// How long the screen must stay the same to count as drawn: a frame can arrive in
+/// several reads, and a screen read between them holds half of each.
+const STABLE_FOR: Duration = Duration::from_millis(150);
 
 struct Tui {
     screen: Arc<Mutex<vt100::Parser>>,
@@ -39,6 +45,7 @@ impl Tui {
         cmd.env("HOME", dir);
         cmd.env("XDG_CONFIG_HOME", dir.join("config"));
         cmd.env_remove("SWITCHBOARD_KEYMAP");
+        cmd.env_remove("SWITCHBOARD_DB");
         cmd.env("NO_COLOR", "1");
         cmd.env("USER", "pty-tester");
         cmd.env("TERM", "xterm-256color");
@@ -71,19 +78,30 @@ impl Tui {
         self.screen.lock().unwrap().screen().contents()
     }
 
-    /// Waits until `text` is on screen; the screen's contents when it is.
+    /// Waits until `text` is on a stable screen; the screen's contents then.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("'{text}'"), |c| c.contains(text))
+    }
+
+    /// Waits until the screen shows what `ready` looks for and has not changed for
+    /// [`STABLE_FOR`]; the screen's contents then. `what` names it in the failure.
+    fn wait_until(&self, what: &str, mut ready: impl FnMut(&str) -> bool) -> String {
         let start = Instant::now();
+        let mut last = self.contents();
+        let mut unchanged_since = Instant::now();
         loop {
-            let c = self.contents();
-            if c.contains(text) {
-                return c;
+            std::thread::sleep(POLL);
+            let now = self.contents();
+            if now != last {
+                last = now;
+                unchanged_since = Instant::now();
+            } else if unchanged_since.elapsed() >= STABLE_FOR && ready(&last) {
+                return last;
             }
             assert!(
                 start.elapsed() < DEADLINE,
-                "'{text}' did not appear within {DEADLINE:?}; the screen:\n{c}"
+                "{what} not on a stable screen within {DEADLINE:?}; the screen:\n{last}"
             );
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -240,17 +258,10 @@ fn two_tuis_on_one_file_see_each_others_changes() {
     two.wait_for("0/4");
     two.send(" ");
     two.wait_for("'Rosa Diaz' is now inactive");
-    let s = one.wait_for("Rosa Diaz");
-    let start = Instant::now();
-    let mut screen = s;
-    while !screen
-        .lines()
-        .any(|l| l.starts_with("Rosa Diaz") && l.contains(" no "))
-    {
-        assert!(start.elapsed() < DEADLINE, "{screen}");
-        std::thread::sleep(Duration::from_millis(10));
-        screen = one.contents();
-    }
+    one.wait_until("Rosa Diaz inactive", |s| {
+        s.lines()
+            .any(|l| l.starts_with("Rosa Diaz") && l.contains(" no "))
+    });
     one.send("q");
     two.send("q");
     assert!(one.wait_exit().success());
@@ -319,11 +330,81 @@ fn signal_restores_the_terminal(tui: &mut Tui, signal: &str) {
         exit.success(),
         "SIG{signal} should end the TUI cleanly: {exit:?}"
     );
+    assert_terminal_restored(tui);
+}
+
+/// The TUI left the alternate screen and shows the cursor again.
+fn assert_terminal_restored(tui: &Tui) {
     tui.wait_alternate_screen(false);
     assert!(
         !tui.screen.lock().unwrap().screen().hide_cursor(),
         "cursor shown again"
     );
+}
+
+/// "· sim N sent" in the status bar: N.
+fn sim_sent(screen: &str) -> Option<u64> {
+    let status = screen.lines().find(|l| l.contains(" · sim "))?;
+    let after = &status[status.find(" · sim ")? + " · sim ".len()..];
+    after.split(' ').next()?.parse().ok()
+}
+
+/// `switchboard --demo` in an empty folder: it makes `switchboard-demo.db` from the
+/// demo data and opens on the Feed, where the demo's simulator sends a contact every
+/// ~1.5 s. Quitting asks first, since the simulator runs; y quits cleanly.
+#[test]
+fn the_demo_loads_shows_contacts_arriving_and_asks_before_quitting() {
+    let demo = switchboard::demo::DemoData::embedded().unwrap();
+    let history = i64::from(demo.history.contacts);
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::start(dir.path(), &["--demo"], 120, 40);
+    let first = tui.wait_until("the demo's feed", |s| {
+        s.contains("DEMO") && s.contains("newest first, following") && sim_sent(s).is_some()
+    });
+    assert!(first.contains("4 Feed"), "{first}");
+    // The demo's file, made in the working folder, holds the demo data.
+    let db = dir.path().join("switchboard-demo.db");
+    assert!(db.exists(), "no {}", db.display());
+    let mut s = store(&db);
+    assert_eq!(s.operators().unwrap().len(), demo.operator.len());
+    assert_eq!(s.sources().unwrap().len(), demo.source.len());
+    let stored = s.contacts(&FeedFilter::default(), None, 100_000).unwrap();
+    assert!(stored.len() as i64 >= history, "{} contacts", stored.len());
+    // The feed's top row (under the header) before and after contacts arrive.
+    let top_row = |screen: &str| -> String {
+        let mut lines = screen.lines().skip_while(|l| !l.contains("Time"));
+        lines.nth(1).unwrap_or_default().to_string()
+    };
+    let before = top_row(&first);
+    let sent_before = sim_sent(&first).unwrap();
+    // A row is a contact of the simulator (newer than the history) if it shows one's
+    // source, lead and message.
+    let mut from_simulator = |row: &str| {
+        s.contacts(&FeedFilter::default(), None, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.id > history)
+            .any(|c| {
+                let message: String = c.message.chars().take(12).collect();
+                row.contains(&c.source) && row.contains(&c.lead) && row.contains(&message)
+            })
+    };
+    // Contacts arrive while we watch: a new top row, a contact the simulator sent.
+    tui.wait_until("a new contact from the simulator on top", |screen| {
+        let row = top_row(screen);
+        sim_sent(screen).is_some_and(|n| n > sent_before) && row != before && from_simulator(&row)
+    });
+    // q asks first; y quits.
+    tui.send("q");
+    let question = tui.wait_for("Quit switchboard?");
+    assert!(
+        question.contains("The demo's simulator stops."),
+        "{question}"
+    );
+    tui.send("y");
+    let exit = tui.wait_exit();
+    assert!(exit.success(), "{exit:?}");
+    assert_terminal_restored(&tui);
 }
 
 #[test]

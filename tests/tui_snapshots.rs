@@ -158,9 +158,20 @@ fn too_small() {
     let mut app = f.app();
     assert_snapshot!("too_small_59x24", screen(&mut app, 59, 24));
     assert_snapshot!("too_small_80x15", screen(&mut app, 80, 15));
-    // Tiny sizes draw something sensible and never panic.
-    for (w, h) in [(1, 1), (10, 3), (0, 0), (60, 16), (200, 60)] {
-        let _ = screen(&mut app, w, h);
+    // Tiny sizes never panic and draw nothing of the tabs; the smallest size that
+    // fits and a large one draw the whole screen.
+    for (w, h) in [(1, 1), (10, 3), (0, 0)] {
+        let t = screen(&mut app, w, h);
+        assert_eq!(t.lines().count(), usize::from(h), "{w}x{h}: {t:?}");
+        assert!(!t.contains("Operators"), "{w}x{h}: {t:?}");
+    }
+    for (w, h) in [(60, 16), (200, 60)] {
+        let t = screen(&mut app, w, h);
+        assert!(!t.contains("too small"), "{w}x{h}:\n{t}");
+        assert!(
+            t.contains("1 Operators") && t.contains("Anna Petrova"),
+            "{w}x{h}:\n{t}"
+        );
     }
 }
 
