@@ -104,6 +104,11 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
 
     let wide = table_area.width >= 100;
     let (src_w, lead_w, op_w) = if wide { (14, 20, 16) } else { (12, 15, 13) };
+    let time_w = rows_time_width(app);
+    // The message takes what the other columns and their six gaps leave.
+    let message_w = usize::from(table_area.width).saturating_sub(
+        1 + usize::from(time_w) + src_w + lead_w + usize::from(op_w) + 7 + 6,
+    );
     let rows: Vec<Row> = f
         .rows
         .iter()
@@ -139,13 +144,13 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 Cell::from(fit(&c.lead, lead_w)),
                 Cell::from(operator),
                 Cell::from(Span::styled(c.status.to_string(), status_style)),
-                // One line per contact: line breaks show as `\n`.
-                Cell::from(shown(&c.message).into_owned()),
+                // One line per contact: line breaks show as `\n`, a cut ends in
+                // "…"; the lead card (Enter) shows it whole.
+                Cell::from(fit(&c.message, message_w)),
             ])
             .style(row_style)
         })
         .collect();
-    let time_w = rows_time_width(app);
     let header = Row::new(vec![
         "", "Time", "Source", "Lead", "Operator", "Status", "Message",
     ])
