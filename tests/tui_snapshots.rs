@@ -125,6 +125,8 @@ fn dialogs() {
     both("lead_contact", &f, |app| press(app, "4 G enter enter"));
     both("audit_entry", &f, |app| press(app, "4 G a enter y L enter"));
     both("help", &f, |app| press(app, "?"));
+    // At the Feed's keys, searched.
+    both("help_feed_search", &f, |app| press(app, "4 ? / c l o s e enter"));
 }
 
 #[test]

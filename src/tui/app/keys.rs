@@ -36,7 +36,21 @@ impl App {
             return (self.keymap.lookup(&[Context::Global], key) == Some(Command::Quit))
                 .then_some(Action::Command(Command::Quit));
         }
-        if self.help.is_some() {
+        if let Some(help) = &self.help {
+            // Typing a search: characters are text; Enter and Esc end it.
+            if help.filter.editing {
+                if let Some(c) = plain_char {
+                    return Some(Action::Input(c));
+                }
+                if key.code == KeyCode::Backspace {
+                    return Some(Action::Backspace);
+                }
+                return self
+                    .keymap
+                    .lookup(&[Context::Dialog, Context::Navigation], key)
+                    .map(Action::Command)
+                    .or_else(global_quit);
+            }
             return self
                 .keymap
                 .lookup(&[Context::Navigation, Context::Global], key)

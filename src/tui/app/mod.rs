@@ -31,6 +31,7 @@ use super::keymap::Keymap;
 use super::layout;
 use super::model::{FilterEdit, Message, Tab, TextFilter};
 use super::overlays::Dialog;
+use super::overlays::help::HelpView;
 use super::tabs::feed::state::FeedState;
 use super::tabs::operators::OperatorsTab;
 use super::tabs::sources::SourcesTab;
@@ -105,8 +106,8 @@ pub struct App {
     pub(crate) weights: WeightsTab,
     pub(crate) feed: FeedState,
     pub(crate) dialog: Option<Dialog>,
-    /// The help overlay is open, scrolled this far.
-    pub(crate) help: Option<usize>,
+    /// The help overlay, when open.
+    pub(crate) help: Option<HelpView>,
     pub(crate) message: Option<Message>,
     pub(crate) last_refresh: Option<i64>,
     pub(crate) sim: Option<SimRun>,
@@ -365,17 +366,9 @@ impl App {
         if action == Action::Command(Command::Quit) {
             return self.quit_key();
         }
-        if let Some(scroll) = self.help {
-            if let Action::Command(cmd) = action {
-                match cmd {
-                    Command::Help | Command::Back => self.help = None,
-                    Command::Down => self.help = Some(scroll + 1),
-                    Command::Up => self.help = Some(scroll.saturating_sub(1)),
-                    Command::PageDown => self.help = Some(scroll + 10),
-                    Command::PageUp => self.help = Some(scroll.saturating_sub(10)),
-                    Command::First => self.help = Some(0),
-                    _ => {}
-                }
+        if let Some(help) = &mut self.help {
+            if !help.handle(&action) {
+                self.help = None;
             }
             return Ok(());
         }
@@ -490,7 +483,7 @@ impl App {
                 return Ok(true);
             }
             Command::Help => {
-                self.help = Some(0);
+                self.help = Some(HelpView::default());
                 return Ok(true);
             }
             Command::Simulate => {

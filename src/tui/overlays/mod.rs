@@ -9,6 +9,7 @@ pub mod audit;
 pub mod confirm;
 pub mod filter;
 pub mod form;
+pub mod help;
 pub mod lead;
 
 use assign::AssignPicker;

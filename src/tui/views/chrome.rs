@@ -160,11 +160,19 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
             .unwrap_or_default()
     };
     use crate::tui::action::Command as C;
-    let hints: Vec<(String, &str)> = if app.help.is_some() {
-        vec![
-            (key(Context::Navigation, C::Back), "close help"),
-            (key(Context::Navigation, C::Down), "scroll"),
-        ]
+    let hints: Vec<(String, &str)> = if let Some(h) = &app.help {
+        if h.filter.editing {
+            vec![
+                (key(Context::Dialog, C::Confirm), "keep search"),
+                (key(Context::Navigation, C::Back), "clear search"),
+            ]
+        } else {
+            vec![
+                (key(Context::Navigation, C::Filter), "search"),
+                (key(Context::Navigation, C::Down), "scroll"),
+                (key(Context::Navigation, C::Back), "close help"),
+            ]
+        }
     } else if let Some(d) = &app.dialog {
         d.hints(km)
     } else if app_filter_editing(app) && app.tab == Tab::Feed {

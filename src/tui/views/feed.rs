@@ -106,9 +106,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let (src_w, lead_w, op_w) = if wide { (14, 20, 16) } else { (12, 15, 13) };
     let time_w = rows_time_width(app);
     // The message takes what the other columns and their six gaps leave.
-    let message_w = usize::from(table_area.width).saturating_sub(
-        1 + usize::from(time_w) + src_w + lead_w + usize::from(op_w) + 7 + 6,
-    );
+    let message_w = usize::from(table_area.width)
+        .saturating_sub(1 + usize::from(time_w) + src_w + lead_w + usize::from(op_w) + 7 + 6);
     let rows: Vec<Row> = f
         .rows
         .iter()

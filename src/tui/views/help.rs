@@ -1,25 +1,36 @@
-//! The `?` overlay: every binding of the keymap in use, by context, with its help
-//! text. Generated from the same table as the footer hints.
+//! The `?` overlay: every binding of the keymap in use, by context, the current
+//! tab's first, with its help text; `/` searches. Generated from the same table as
+//! the footer hints.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{dialog_box, fit, layout, pad, shown};
+use super::{dialog_box, filter_bar, fit, layout, pad, shown};
 use crate::tui::app::App;
-use crate::tui::keymap::Keymap;
+use crate::tui::overlays::help::{HelpRow, HelpView};
 
-pub fn render(app: &App, scroll: usize, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(app: &App, help: &HelpView, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;
-    let lines = lines(&app.keymap, app.theme, app.read_only);
+    let lines = lines(app, help);
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let boxed = layout::centered(area, 76, height);
-    let inner = dialog_box(frame, theme, boxed, "Keys · Esc or ? closes");
-    let page = usize::from(inner.height);
+    let boxed = layout::centered(area, 76, height.max(5));
+    let inner = dialog_box(frame, theme, boxed, "Keys · / searches · Esc or ? closes");
+    let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let top = if help.filter.is_shown() {
+        filter_bar(theme, &help.filter, "keys")
+    } else {
+        Line::styled(
+            format!("the {} first · / searches", app.tab.context().title()),
+            theme.dim(),
+        )
+    };
+    frame.render_widget(Paragraph::new(top), bar);
+    let page = usize::from(body.height);
     let max_scroll = lines.len().saturating_sub(page);
-    let start = scroll.min(max_scroll);
-    let w = usize::from(inner.width);
+    let start = help.scroll.min(max_scroll);
+    let w = usize::from(body.width);
     let shown: Vec<Line> = lines
         .into_iter()
         .skip(start)
@@ -32,33 +43,36 @@ pub fn render(app: &App, scroll: usize, frame: &mut Frame<'_>, area: Rect) {
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(shown), inner);
+    frame.render_widget(Paragraph::new(shown), body);
 }
 
-fn lines(km: &Keymap, theme: crate::tui::theme::Theme, read_only: bool) -> Vec<Line<'static>> {
+fn lines(app: &App, help: &HelpView) -> Vec<Line<'static>> {
+    let theme = app.theme;
+    let km = &app.keymap;
     let mut out = Vec::new();
-    if read_only {
+    if app.read_only {
         out.push(Line::styled(
             "read-only: editing keys are disabled",
             theme.badge(),
         ));
     }
-    for (ctx, rows) in km.help() {
-        if rows.is_empty() {
-            continue;
-        }
-        out.push(Line::styled(ctx.title().to_string(), theme.header()));
-        for (keys, help) in rows {
-            out.push(Line::from(vec![
+    let rows = help.rows(km, app.tab.context());
+    if rows.is_empty() {
+        out.push(Line::styled(
+            format!(
+                "no key matches '{}' (Esc clears the search)",
+                fit(help.filter.text.trim(), 40)
+            ),
+            theme.dim(),
+        ));
+    }
+    for row in rows {
+        match row {
+            HelpRow::Section(title) => out.push(Line::styled(title.to_string(), theme.header())),
+            HelpRow::Key(keys, text) => out.push(Line::from(vec![
                 Span::styled(format!("  {}", pad(&keys, 16)), theme.key()),
-                Span::raw(help.to_string()),
-            ]));
-        }
-        if ctx == crate::tui::keymap::Context::Weights {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {}", pad("0-9", 16)), theme.key()),
-                Span::raw("type a weight (0 then Enter clears); Tab switches tabs here"),
-            ]));
+                Span::raw(text.to_string()),
+            ])),
         }
     }
     out.push(Line::from(""));

@@ -64,8 +64,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Some(Dialog::Audit(v)) => audit::render(app, v, frame, area),
         None => {}
     }
-    if let Some(scroll) = app.help {
-        help::render(app, scroll, frame, area);
+    if let Some(h) = &app.help {
+        help::render(app, h, frame, area);
     }
 }
 
