@@ -42,6 +42,8 @@ fn operators_tab() {
 fn sources_tab() {
     let f = Fixture::new();
     both("sources", &f, |app| press(app, "2"));
+    // A source with weights: configured share, the chance now, the actual share.
+    both("sources_chart", &f, |app| press(app, "2 j"));
 }
 
 #[test]
@@ -126,7 +128,9 @@ fn dialogs() {
     both("audit_entry", &f, |app| press(app, "4 G a enter y L enter"));
     both("help", &f, |app| press(app, "?"));
     // At the Feed's keys, searched.
-    both("help_feed_search", &f, |app| press(app, "4 ? / c l o s e enter"));
+    both("help_feed_search", &f, |app| {
+        press(app, "4 ? / c l o s e enter")
+    });
 }
 
 #[test]

@@ -71,7 +71,10 @@ pub fn operators(body: Rect, detail: bool) -> (Rect, Option<Rect>) {
 /// terminal the table takes the rows it needs, up to half the body.
 pub fn sources(body: Rect, rows: usize) -> (Rect, Rect) {
     if wide(body) {
-        let [t, c] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(56)]).areas(body);
+        // The chart grows with the screen: two fifths of it, at least 56 cells.
+        let chart = (body.width * 2 / 5).max(56);
+        let [t, c] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(chart)]).areas(body);
         (t, c)
     } else {
         let want = u16::try_from(rows + 2).unwrap_or(u16::MAX);

@@ -139,11 +139,13 @@ fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let w = usize::from(inner.width);
     let name_w = 16.min(w / 4).max(6);
-    // name, two bars with a percentage each
-    let bar_w = w.saturating_sub(name_w + 1 + 2 * 6 + 2) / 2;
+    // name, two bars with a percentage each, and between them the chance now
+    let bar_w = w.saturating_sub(name_w + 1 + 2 * 6 + 2 + 5) / 2;
     let mut lines = vec![Line::from(vec![
         Span::raw(pad("", name_w + 1)),
         Span::styled(pad("configured", bar_w + 6), theme.configured_bar()),
+        Span::raw(" "),
+        Span::styled(pad_left("now", 4), theme.header()),
         Span::raw(" "),
         Span::styled(
             fit(
@@ -163,7 +165,8 @@ fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {
             theme.dim(),
         ));
     }
-    for o in &stats.operators {
+    for (i, o) in stats.operators.iter().enumerate() {
+        let chance = app.sources.chances.get(i).copied().unwrap_or(0.0);
         let (cf, ce) = bar(o.configured_share, bar_w);
         let (af, ae) = bar(o.actual_share, bar_w);
         lines.push(Line::from(vec![
@@ -172,6 +175,7 @@ fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Span::styled(cf, theme.configured_bar()),
             Span::styled(ce, theme.dim()),
             Span::raw(format!("{:>5.0}%", o.configured_share * 100.0)),
+            Span::raw(format!("{:>4.0}%", chance * 100.0)),
             Span::raw(" "),
             Span::styled(af, theme.actual_bar()),
             Span::styled(ae, theme.dim()),
@@ -184,5 +188,13 @@ fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {
             theme.waiting(),
         ));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines.push(Line::styled(
+        format!(
+            "configured: share of the weights · now: chance of the next contact ({}, active with room)",
+            stats.strategy
+        ),
+        theme.dim(),
+    ));
+    // Bars fit their line; notes wrap.
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
