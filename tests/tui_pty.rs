@@ -176,7 +176,7 @@ fn add_an_operator_and_a_weight_by_keyboard_then_quit() {
     tui.wait_for("weight Rosa Diaz x web-form: 0 -> 15");
     // Help opens and closes; q quits and gives the terminal back.
     tui.send("?");
-    tui.wait_for("Keys · Esc or ? closes");
+    tui.wait_for("Keys · / searches · Esc or ? closes");
     tui.send("?");
     tui.wait_for("Tab next tab");
     tui.send("q");
