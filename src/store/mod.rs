@@ -10,6 +10,7 @@ mod contacts;
 mod error;
 mod intake;
 mod leads;
+mod like;
 mod migrations;
 mod models;
 mod open;
@@ -46,6 +47,7 @@ pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Outcome, Seen, Skip};
 pub use intake::{Intake, NewContact, ValidContact};
 pub use leads::LeadWithContacts;
+pub(crate) use like::like_pattern;
 pub use migrations::latest_version;
 pub use models::{
     Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,

@@ -5,7 +5,7 @@ use rusqlite::{Transaction, params_from_iter, types::Value as SqlValue};
 
 use crate::domain::ContactStatus;
 use crate::store::models::{CONTACT_COLUMNS, CONTACT_FROM, Contact, contact_from_row};
-use crate::store::{Result, Store};
+use crate::store::{Result, Store, like_pattern};
 
 /// Which contacts a list or the feed shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,12 +53,7 @@ impl FeedFilter {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            let pattern = format!(
-                "%{}%",
-                t.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let pattern = like_pattern(t);
             parts.push(
                 "(l.name LIKE ? ESCAPE '\\' OR l.external_id LIKE ? ESCAPE '\\' OR l.phone LIKE ? ESCAPE '\\' \
                  OR l.email LIKE ? ESCAPE '\\' OR c.message LIKE ? ESCAPE '\\')"
