@@ -262,7 +262,7 @@ fn reopen_tx(
     let contact_id = before.id;
     let has_room = match before.operator_id {
         Some(id) => {
-            let op = roster::find(tx, &EntityRef::Id(id))?;
+            let op = roster::find(tx, ctx.now, &EntityRef::Id(id))?;
             op.active && !op.is_full()
         }
         None => false,
@@ -339,7 +339,7 @@ impl Store {
                 }
                 _ => {}
             }
-            let op = roster::find(tx, operator)?;
+            let op = roster::find(tx, ctx.now, operator)?;
             if before.operator_id == Some(op.id) {
                 return Err(held_by());
             }
@@ -360,7 +360,7 @@ impl Store {
         force: bool,
     ) -> Result<Vec<Outcome>> {
         self.write(|tx, ctx| {
-            let op = roster::find(tx, operator)?;
+            let op = roster::find(tx, ctx.now, operator)?;
             let mut outcomes = Vec::with_capacity(items.len());
             let mut todo = Vec::new();
             for &(id, seen) in items {

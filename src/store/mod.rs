@@ -7,6 +7,7 @@ mod check;
 mod checkpoint;
 mod connection;
 mod contacts;
+mod day;
 mod error;
 mod intake;
 mod leads;
@@ -169,7 +170,7 @@ pub struct Store {
     rng: StdRng,
     actor: String,
     path: PathBuf,
-    /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
+    /// Fixed "now" for writes and "today" (demo history, tests); `None` reads the clock.
     clock: Option<i64>,
     read_only: bool,
     /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
@@ -267,9 +268,16 @@ impl Store {
         Ok(())
     }
 
-    /// Fixes the time writes record (`None`: the real clock). For loading history.
+    /// Fixes the time writes record and "today" is read against (`None`: the real
+    /// clock). For loading history, and for tests of "today".
     pub fn set_clock(&mut self, now_ms: Option<i64>) {
         self.clock = now_ms;
+    }
+
+    /// The store's now: the fixed clock if one is set ([`Store::set_clock`]), else the
+    /// real one.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.unwrap_or_else(now_ms)
     }
 
     /// How long a write of this store keeps retrying while the file is locked before

@@ -2,7 +2,8 @@
 //! shapes, and what each version does to a file of the one before.
 
 use super::*;
-use crate::store::migrations::{RECOUNT, V1, local_day_sql};
+use crate::store::day::local_day;
+use crate::store::migrations::{RECOUNT, V1};
 use rusqlite_migration::{M, Migrations};
 
 #[test]
@@ -227,10 +228,10 @@ fn version_1_files_get_the_day_counter() {
         .unwrap();
     assert_eq!(version, latest_version());
     let today = |conn: &Connection| -> Vec<(i64, i64)> {
-        conn.prepare(&format!(
-            "SELECT id, CASE WHEN assigned_day = {} THEN assigned_day_count ELSE 0 END
-             FROM operator ORDER BY id",
-            local_day_sql("?1")
+        conn.prepare(concat!(
+            "SELECT id, CASE WHEN assigned_day = ",
+            local_day!("?1"),
+            " THEN assigned_day_count ELSE 0 END FROM operator ORDER BY id"
         ))
         .unwrap()
         .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))
