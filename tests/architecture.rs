@@ -15,8 +15,8 @@ const KNOWN_CIRCLES: &[&[&str]] = &[];
 /// Longest file, in lines.
 const MAX_LINES: usize = 600;
 
-/// Files over [`MAX_LINES`] today, each to be split (issue 12).
-const KNOWN_LONG: &[&str] = &["store/contacts.rs", "store/schema.rs", "store/sharing.rs"];
+/// Files over [`MAX_LINES`] today: none. Split a file rather than list it here.
+const KNOWN_LONG: &[&str] = &[];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -88,9 +88,13 @@ fn routed_recount(conn: &Connection) -> Vec<Vec<i64>> {
     )
 }
 
-/// Every counter equals its recount, and the store's reads (sources, the waiting
-/// count, stats) show the recount.
+/// Every counter equals its recount, and the store's reads (sources, the waiting count, stats) show the recount. Reads as of
+/// the real now, on or after the day of every contact (the clock of writes never
+/// passes it): a day counter keeps only the latest day, so it cannot answer for a
+/// clock set back across midnight.
 fn check(s: &mut Store, after: &dyn std::fmt::Debug) -> Result<(), TestCaseError> {
+    s.set_clock(None);
+    let now = now_ms();
     let conn = s.connection();
     prop_assert_eq!(
         source_counters(conn),
@@ -116,7 +120,6 @@ fn check(s: &mut Store, after: &dyn std::fmt::Debug) -> Result<(), TestCaseError
         after
     );
 
-    let now = now_ms();
     let recount: Vec<Vec<i64>> = rows(
         conn,
         &format!(
@@ -473,6 +476,7 @@ proptest! {
         }
         check(&mut s, &"set-up")?;
         for op in &ops {
+            s.set_clock(Some(clock));
             if let Err(e) = apply(&mut s, op, &mut clock, start) {
                 prop_assert!(expected_refusal(&e), "{:?} failed unexpectedly: {:?}", op, e);
             }
@@ -717,4 +721,87 @@ fn check_finds_a_wrong_counter_and_repair_recounts() {
         ),
         1
     );
+}
+
+// ---------------------------------------------------------------- one place per rule
+
+/// The code of every `.rs` file under `src/`, by path relative to it, without unit
+/// tests (a `#[cfg(test)]` module to the end of its file, or a file of one), which
+/// store rows with plain SQL on purpose.
+fn src_code() -> Vec<(String, String)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if rel.ends_with("/tests.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = match text.find("#[cfg(test)]\nmod ") {
+                    Some(i) => text[..i].to_string(),
+                    None => text,
+                };
+                out.push((rel, code));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    out.sort();
+    assert!(out.len() > 50, "src/ read: {} files", out.len());
+    out
+}
+
+/// Where `needle` (lower case, words separated by single spaces) occurs in the code
+/// of `src/` as a whole word, in any case and spacing: (file, count).
+fn occurrences(needle: &str) -> Vec<(String, usize)> {
+    src_code()
+        .into_iter()
+        .filter_map(|(file, code)| {
+            let flat = code
+                .to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let n = flat
+                .match_indices(needle)
+                .filter(|(i, _)| {
+                    !word(flat[..*i].chars().last())
+                        && !word(flat[i + needle.len()..].chars().next())
+                })
+                .count();
+            (n > 0).then_some((file, n))
+        })
+        .collect()
+}
+
+/// The day of "today" is decided by one expression (`store/day.rs`): no other
+/// SQL `'localtime'` or `'start of day'`, and no milliseconds-per-day arithmetic, in
+/// `src/`.
+#[test]
+fn today_is_decided_in_one_place() {
+    for needle in [
+        "'localtime'",
+        "'start of day'",
+        "86400",
+        "86_400",
+        "86_400_000",
+    ] {
+        let found = occurrences(needle);
+        let expected: &[(String, usize)] = if needle == "'localtime'" {
+            &[("store/day.rs".to_string(), 1)]
+        } else {
+            &[]
+        };
+        assert_eq!(found, expected, "{needle}");
+    }
 }

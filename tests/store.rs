@@ -486,6 +486,72 @@ fn assigned_today_counts_todays_assignments() {
     assert_eq!(listed, vec![("ann".into(), 3), ("bob".into(), 1)]);
 }
 
+/// Under a fixed clock, "today" turns at local midnight (wherever the test runs):
+/// contacts routed or assigned by hand at 23:59 count for that day, and at 00:01 for
+/// the next, for the operators' "assigned today" and the sources' "today" alike.
+#[test]
+fn assigned_today_turns_at_local_midnight() {
+    use chrono::{Local, NaiveDate, TimeZone};
+    let (_d, mut s) = fresh();
+    setup(&mut s, &[("ann", 10, true, 1), ("bob", 10, true, 0)]);
+    // Far from any daylight-saving change, so the day has 24 hours everywhere.
+    let midnight = Local
+        .from_local_datetime(
+            &NaiveDate::from_ymd_opt(2026, 6, 10)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+        )
+        .single()
+        .unwrap()
+        .timestamp_millis();
+    let minute = 60_000;
+    // (ann's assigned today, bob's, web's today) as read at `at`.
+    let today_at = |s: &mut Store, at: i64| {
+        s.set_clock(Some(at));
+        let of = |s: &mut Store, name: &str| s.operator(&r(name)).unwrap().assigned_today;
+        (
+            of(s, "ann"),
+            of(s, "bob"),
+            s.source(&r("web")).unwrap().today,
+        )
+    };
+
+    // 9 June, 23:59: one routed to ann, one moved to bob by hand.
+    s.set_clock(Some(midnight - minute));
+    add(&mut s, &by_email("web", "late@x.io"));
+    let moved = add(&mut s, &by_email("web", "late-moved@x.io")).contact;
+    s.assign_contact(moved.id, &r("bob"), false, Expect::Any)
+        .unwrap();
+    assert_eq!(
+        today_at(&mut s, midnight - minute / 2),
+        (2, 1, 2),
+        "23:59:30"
+    );
+    assert_eq!(today_at(&mut s, midnight), (0, 0, 0), "00:00:00, a new day");
+
+    // 10 June, 00:01: the same again.
+    s.set_clock(Some(midnight + minute));
+    add(&mut s, &by_email("web", "early@x.io"));
+    let moved = add(&mut s, &by_email("web", "early-moved@x.io")).contact;
+    s.assign_contact(moved.id, &r("bob"), false, Expect::Any)
+        .unwrap();
+    assert_eq!(today_at(&mut s, midnight + 60 * minute), (2, 1, 2), "01:00");
+    assert_eq!(
+        today_at(&mut s, midnight + 24 * 60 * minute - 1),
+        (2, 1, 2),
+        "23:59:59.999"
+    );
+    let listed: Vec<(String, u32)> = s
+        .operators()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.name, o.assigned_today))
+        .collect();
+    assert_eq!(listed, vec![("ann".into(), 2), ("bob".into(), 1)]);
+    assert_eq!((load_of(&mut s, "ann"), load_of(&mut s, "bob")), (2, 2));
+}
+
 // ---------------------------------------------------------------- load bookkeeping
 
 #[derive(Debug, Clone)]

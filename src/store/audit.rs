@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::models::ts;
-use super::{Ctx, Result, Store};
+use super::{Ctx, Result, Store, like_pattern};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
@@ -96,14 +96,10 @@ impl Store {
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>> {
-        let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(|f| {
-            format!(
-                "%{}%",
-                f.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = filter
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(like_pattern);
         // `554` or `#554` also finds the entries of contact #554 by id.
         let contact = filter
             .map(str::trim)

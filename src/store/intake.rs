@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::day::local_day;
 use super::models::{Contact, Operator, get_contact};
 use super::{AUTO, Ctx, LazyStatement, Result, Store, StoreError, Writer, leads, sources};
 use crate::domain::{
@@ -240,10 +241,7 @@ impl IntakeCache {
         // The local day of this transaction's contacts, computed by SQLite once for
         // both counters (a `localtime` conversion costs thousands of instructions).
         let day: i64 = tx
-            .prepare_cached(&format!(
-                "SELECT {}",
-                super::migrations::local_day_sql("?1")
-            ))?
+            .prepare_cached(concat!("SELECT ", local_day!("?1")))?
             .query_row([now], |r| r.get(0))?;
         self.flush_loads(tx, day)?;
         self.flush_counts(tx, day)

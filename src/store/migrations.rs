@@ -3,6 +3,8 @@
 
 use rusqlite_migration::{M, Migrations};
 
+use super::day::local_day;
+
 pub(crate) const V1: &str = r#"
 -- CHECKs are written as OR chains, not IN lists: an IN list makes SQLite build an
 -- ephemeral table on every INSERT or UPDATE.
@@ -113,10 +115,13 @@ CREATE INDEX audit_by_time ON audit(at);
 ///   whole history two (active, closed) merged by id, and deleting an operator still
 ///   finds its contacts without a scan.
 ///
-/// The day is the local calendar date as YYYYMMDD, computed by SQLite's `localtime`
-/// everywhere (here, in intake's load UPDATE and when reading), so writers and
-/// readers agree. A day older than the one counted never resets the count.
-const V2: &str = r#"
+/// The day is the local calendar date as YYYYMMDD, [`local_day!`] everywhere (here,
+/// in intake's load UPDATE and when reading), so writers and readers agree. A day
+/// older than the one counted never resets the count. (The fill below first found
+/// today's assignments by comparing with local midnight in milliseconds: the same
+/// day by a second formula, now the one expression. It runs on version 1 files only.)
+const V2: &str = concat!(
+    r#"
 DROP INDEX contact_open;
 DROP INDEX contact_by_assigned;
 DROP INDEX contact_by_operator;
@@ -126,11 +131,17 @@ ALTER TABLE operator ADD COLUMN assigned_day INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE operator ADD COLUMN assigned_day_count INTEGER NOT NULL DEFAULT 0 CHECK (assigned_day_count >= 0);
 
 UPDATE operator SET
-    assigned_day = CAST(strftime('%Y%m%d', 'now', 'localtime') AS INTEGER),
+    assigned_day = "#,
+    local_day!("unixepoch('now') * 1000"),
+    r#",
     assigned_day_count = (
         SELECT count(*) FROM contact c
         WHERE c.operator_id = operator.id
-          AND c.assigned_at >= unixepoch('now', 'localtime', 'start of day', 'utc') * 1000);
+          AND "#,
+    local_day!("c.assigned_at"),
+    r#" >= "#,
+    local_day!("unixepoch('now') * 1000"),
+    r#");
 
 DROP TRIGGER contact_update_load;
 CREATE TRIGGER contact_update_load AFTER UPDATE OF status, operator_id ON contact
@@ -143,19 +154,26 @@ BEGIN
         load = load + 1,
         assigned_day_count = CASE
             WHEN NEW.operator_id IS OLD.operator_id OR NEW.assigned_at IS NULL THEN assigned_day_count
-            WHEN CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER) > assigned_day THEN 1
-            WHEN CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER) = assigned_day THEN assigned_day_count + 1
+            WHEN "#,
+    local_day!("NEW.assigned_at"),
+    r#" > assigned_day THEN 1
+            WHEN "#,
+    local_day!("NEW.assigned_at"),
+    r#" = assigned_day THEN assigned_day_count + 1
             ELSE assigned_day_count END,
         assigned_day = CASE
             WHEN NEW.operator_id IS OLD.operator_id OR NEW.assigned_at IS NULL THEN assigned_day
-            ELSE max(assigned_day, CAST(strftime('%Y%m%d', NEW.assigned_at / 1000, 'unixepoch', 'localtime') AS INTEGER)) END
+            ELSE max(assigned_day, "#,
+    local_day!("NEW.assigned_at"),
+    r#") END
     WHERE NEW.status = 'active' AND id = NEW.operator_id;
     SELECT RAISE(ABORT, 'automatic routing would exceed max_load')
     FROM operator
     WHERE NEW.status = 'active' AND OLD.status = 'waiting' AND NEW.assigned_by = 'auto'
       AND id = NEW.operator_id AND (load > max_load OR active = 0);
 END;
-"#;
+"#
+);
 
 /// Version 3: counts that do not recount history. Everything the lists, the tab
 /// titles and `stats` show about a source is a counter kept in the transaction that
@@ -180,7 +198,8 @@ END;
 ///
 /// The counters are filled from the history here (about 1.5 s for a million
 /// contacts).
-const V3: &str = r#"
+const V3: &str = concat!(
+    r#"
 ALTER TABLE source ADD COLUMN total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0);
 ALTER TABLE source ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0 CHECK (waiting >= 0);
 ALTER TABLE source ADD COLUMN received_day INTEGER NOT NULL DEFAULT 0;
@@ -197,13 +216,17 @@ CREATE TABLE routed (
 
 UPDATE source SET total = h.total, waiting = h.waiting, received_day = h.day
 FROM (SELECT source_id, count(*) AS total, sum(status = 'waiting') AS waiting,
-             CAST(strftime('%Y%m%d', max(created_at) / 1000, 'unixepoch', 'localtime') AS INTEGER) AS day
+             "#,
+    local_day!("max(created_at)"),
+    r#" AS day
       FROM contact GROUP BY source_id) AS h
 WHERE h.source_id = source.id;
 UPDATE source SET received_day_count = (
     SELECT count(*) FROM contact c
     WHERE c.source_id = source.id
-      AND CAST(strftime('%Y%m%d', c.created_at / 1000, 'unixepoch', 'localtime') AS INTEGER) = source.received_day)
+      AND "#,
+    local_day!("c.created_at"),
+    r#" = source.received_day)
 WHERE total > 0;
 
 INSERT INTO routed (source_id, operator_id, contacts)
@@ -248,7 +271,9 @@ BEGIN
         total = total - 1,
         waiting = waiting - (OLD.status = 'waiting'),
         received_day_count = received_day_count
-            - (CAST(strftime('%Y%m%d', OLD.created_at / 1000, 'unixepoch', 'localtime') AS INTEGER) = received_day)
+            - ("#,
+    local_day!("OLD.created_at"),
+    r#" = received_day)
     WHERE id = OLD.source_id;
     UPDATE routed SET contacts = contacts - 1
     WHERE (OLD.operator_id IS NOT NULL OR OLD.assigned_at IS NOT NULL)
@@ -261,7 +286,8 @@ CREATE TRIGGER operator_delete_routed AFTER DELETE ON operator
 BEGIN
     DELETE FROM routed WHERE operator_id = OLD.id;
 END;
-"#;
+"#
+);
 
 /// Version 4: bearer tokens for the HTTP server, and a kept source `code`.
 /// - `api_token`: one row per token, found by the SHA-256 of its secret (the secret
@@ -286,30 +312,30 @@ CREATE UNIQUE INDEX source_by_code ON source(code) WHERE code IS NOT NULL;
 /// Recounts every counter of V3 from `contact`, inside the caller's transaction (who
 /// then moves `counted_through`). What V3's migration fills in, for the schema as it
 /// is now: a migration's text never changes, this follows the schema.
-pub(crate) const RECOUNT: &str = r#"
+pub(crate) const RECOUNT: &str = concat!(
+    r#"
 UPDATE source SET total = 0, waiting = 0, received_day = 0, received_day_count = 0;
 UPDATE source SET total = h.total, waiting = h.waiting, received_day = h.day
 FROM (SELECT source_id, count(*) AS total, sum(status = 'waiting') AS waiting,
-             CAST(strftime('%Y%m%d', max(created_at) / 1000, 'unixepoch', 'localtime') AS INTEGER) AS day
+             "#,
+    local_day!("max(created_at)"),
+    r#" AS day
       FROM contact GROUP BY source_id) AS h
 WHERE h.source_id = source.id;
 UPDATE source SET received_day_count = (
     SELECT count(*) FROM contact c
     WHERE c.source_id = source.id
-      AND CAST(strftime('%Y%m%d', c.created_at / 1000, 'unixepoch', 'localtime') AS INTEGER) = source.received_day)
+      AND "#,
+    local_day!("c.created_at"),
+    r#" = source.received_day)
 WHERE total > 0;
 DELETE FROM routed;
 INSERT INTO routed (source_id, operator_id, contacts)
 SELECT source_id, coalesce(operator_id, 0), count(*) FROM contact
 WHERE operator_id IS NOT NULL OR assigned_at IS NOT NULL
 GROUP BY source_id, coalesce(operator_id, 0);
-"#;
-
-/// SQL for the local calendar day (YYYYMMDD) of a millisecond timestamp parameter,
-/// the same expression the schema's trigger uses.
-pub(crate) fn local_day_sql(param: &str) -> String {
-    format!("CAST(strftime('%Y%m%d', {param} / 1000, 'unixepoch', 'localtime') AS INTEGER)")
-}
+"#
+);
 
 /// `PRAGMA application_id` of a switchboard file: ASCII "SWBD". It is set in the
 /// transaction that creates the schema, and on an older file recognised by its shape.

@@ -7,9 +7,11 @@ mod check;
 mod checkpoint;
 mod connection;
 mod contacts;
+mod day;
 mod error;
 mod intake;
 mod leads;
+mod like;
 mod migrations;
 mod models;
 mod open;
@@ -46,6 +48,7 @@ pub use check::{Check, CheckReport, LoadRepair, check};
 pub use contacts::{Expect, FeedFilter, Outcome, Seen, Skip};
 pub use intake::{Intake, NewContact, ValidContact};
 pub use leads::LeadWithContacts;
+pub(crate) use like::like_pattern;
 pub use migrations::latest_version;
 pub use models::{
     Contact, Lead, LeadFields, Operator, OperatorPatch, Source, SourcePatch, Token, Weight,
@@ -140,7 +143,7 @@ pub struct Store {
     rng: StdRng,
     actor: String,
     path: PathBuf,
-    /// Fixed "now" for writes (demo history, tests); `None` reads the clock.
+    /// Fixed "now" for writes and "today" (demo history, tests); `None` reads the clock.
     clock: Option<i64>,
     read_only: bool,
     /// Read as immutable (a WAL file at rest where nobody can create its `-wal`).
@@ -238,9 +241,16 @@ impl Store {
         Ok(())
     }
 
-    /// Fixes the time writes record (`None`: the real clock). For loading history.
+    /// Fixes the time writes record and "today" is read against (`None`: the real
+    /// clock). For loading history, and for tests of "today".
     pub fn set_clock(&mut self, now_ms: Option<i64>) {
         self.clock = now_ms;
+    }
+
+    /// The store's now: the fixed clock if one is set ([`Store::set_clock`]), else the
+    /// real one.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.unwrap_or_else(now_ms)
     }
 
     /// How long a write of this store keeps retrying while the file is locked before

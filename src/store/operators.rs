@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use super::models::Operator;
-use super::roster::{find, operator_from_row, operator_select, weighted_sources};
-use super::{Ctx, OperatorPatch, Result, StaleCheck, Store, StoreError, audit, intake, now_ms};
+use super::roster::{OPERATOR_SELECT, find, operator_from_row, weighted_sources};
+use super::{Ctx, OperatorPatch, Result, StaleCheck, Store, StoreError, audit, intake};
 use crate::domain::{DomainError, EntityRef, validate_entity_name};
 
 /// Largest max_load accepted.
@@ -50,7 +50,7 @@ impl Store {
                 "INSERT INTO operator (name, active, max_load, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![name, active, max_load, ctx.now])?;
-            let op = find(tx, &EntityRef::Id(tx.last_insert_rowid()))?;
+            let op = find(tx, ctx.now, &EntityRef::Id(tx.last_insert_rowid()))?;
             audit::record(
                 tx,
                 ctx,
@@ -110,7 +110,7 @@ impl Store {
     /// closed contacts stay, without an operator.
     pub fn delete_operator(&mut self, r: &EntityRef) -> Result<Operator> {
         self.write(|tx, ctx| {
-            let op = find(tx, r)?;
+            let op = find(tx, ctx.now, r)?;
             if op.load > 0 {
                 return Err(StoreError::InUse {
                     kind: "operator",
@@ -134,11 +134,10 @@ impl Store {
     }
 
     pub fn operators(&mut self) -> Result<Vec<Operator>> {
-        let now = now_ms();
+        let now = self.now();
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "{} ORDER BY o.name COLLATE NOCASE, o.id",
-                operator_select()
+                "{OPERATOR_SELECT} ORDER BY o.name COLLATE NOCASE, o.id"
             ))?;
             let rows = stmt.query_map([now], operator_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -146,7 +145,8 @@ impl Store {
     }
 
     pub fn operator(&mut self, r: &EntityRef) -> Result<Operator> {
-        self.read(|tx| find(tx, r))
+        let now = self.now();
+        self.read(|tx| find(tx, now, r))
     }
 }
 
@@ -165,7 +165,7 @@ pub(crate) fn update_operator_tx(
     patch: &OperatorPatch,
     seen: &OperatorPatch,
 ) -> Result<(Operator, usize)> {
-    let before = find(tx, r)?;
+    let before = find(tx, ctx.now, r)?;
     let word = |a: bool| if a { "active" } else { "inactive" };
     StaleCheck::default()
         .field("name", seen.name.as_ref(), &before.name)
@@ -195,7 +195,7 @@ pub(crate) fn update_operator_tx(
         let sources = weighted_sources(tx, before.id)?;
         routed = intake::drain(tx, ctx, &sources)?;
     }
-    let after = find(tx, &EntityRef::Id(before.id))?;
+    let after = find(tx, ctx.now, &EntityRef::Id(before.id))?;
     if snapshot(&before) != snapshot(&after) {
         audit::record(
             tx,

@@ -3,21 +3,21 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::day::local_day;
 use super::models::Operator;
-use super::{Result, StoreError, now_ms};
+use super::{Result, StoreError};
 use crate::domain::EntityRef;
 
 /// Columns of an operator; `?1` is the current time in milliseconds. "Assigned today"
 /// is the operator's day counter when that day is today (see schema V2).
-pub(crate) fn operator_select() -> String {
-    format!(
-        "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
-            (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
-            CASE WHEN o.assigned_day = {} THEN o.assigned_day_count ELSE 0 END
-         FROM operator o",
-        super::migrations::local_day_sql("?1")
-    )
-}
+pub(crate) const OPERATOR_SELECT: &str = concat!(
+    "SELECT o.id, o.name, o.active, o.max_load, o.load, o.created_at,
+        (SELECT count(*) FROM weight w WHERE w.operator_id = o.id),
+        CASE WHEN o.assigned_day = ",
+    local_day!("?1"),
+    " THEN o.assigned_day_count ELSE 0 END
+     FROM operator o"
+);
 
 pub(crate) fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
     Ok(Operator {
@@ -32,15 +32,15 @@ pub(crate) fn operator_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Opera
     })
 }
 
-pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Operator> {
-    let now = now_ms();
+/// The operator `r` names, with "assigned today" as of `now` (milliseconds).
+pub(crate) fn find(tx: &Transaction<'_>, now: i64, r: &EntityRef) -> Result<Operator> {
     let found = match r {
         EntityRef::Id(id) => tx
-            .prepare_cached(&format!("{} WHERE o.id = ?2", operator_select()))?
+            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.id = ?2"))?
             .query_row(params![now, id], operator_from_row)
             .optional()?,
         EntityRef::Name(name) => tx
-            .prepare_cached(&format!("{} WHERE o.name = ?2", operator_select()))?
+            .prepare_cached(&format!("{OPERATOR_SELECT} WHERE o.name = ?2"))?
             .query_row(params![now, name], operator_from_row)
             .optional()?,
     };

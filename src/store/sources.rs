@@ -3,22 +3,22 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
+use super::day::local_day;
 use super::models::{Source, parse_strategy};
-use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit, now_ms};
+use super::{Result, SourcePatch, StaleCheck, Store, StoreError, audit};
 use crate::domain::{
     DomainError, EntityRef, MAX_DESCRIPTION, Strategy, validate_entity_name, validate_source_code,
 };
 
 /// Columns of a source; `?1` is the current time in milliseconds. Waiting, today and
 /// total are the source's counters (schema V3), never counted from history.
-fn source_select() -> String {
-    format!(
-        "SELECT s.id, s.name, s.description, s.strategy, s.created_at, s.waiting,
-            CASE WHEN s.received_day = {} THEN s.received_day_count ELSE 0 END, s.total, s.code
-         FROM source s",
-        super::migrations::local_day_sql("?1")
-    )
-}
+const SOURCE_SELECT: &str = concat!(
+    "SELECT s.id, s.name, s.description, s.strategy, s.created_at, s.waiting,
+        CASE WHEN s.received_day = ",
+    local_day!("?1"),
+    " THEN s.received_day_count ELSE 0 END, s.total, s.code
+     FROM source s"
+);
 
 fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
     Ok(Source {
@@ -34,15 +34,15 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Source> {
     })
 }
 
-pub(crate) fn find(tx: &Transaction<'_>, r: &EntityRef) -> Result<Source> {
-    let now = now_ms();
+/// The source `r` names, with "today" as of `now` (milliseconds).
+pub(crate) fn find(tx: &Transaction<'_>, now: i64, r: &EntityRef) -> Result<Source> {
     let found = match r {
         EntityRef::Id(id) => tx
-            .prepare_cached(&format!("{} WHERE s.id = ?2", source_select()))?
+            .prepare_cached(&format!("{SOURCE_SELECT} WHERE s.id = ?2"))?
             .query_row(params![now, id], source_from_row)
             .optional()?,
         EntityRef::Name(name) => tx
-            .prepare_cached(&format!("{} WHERE s.name = ?2", source_select()))?
+            .prepare_cached(&format!("{SOURCE_SELECT} WHERE s.name = ?2"))?
             .query_row(params![now, name], source_from_row)
             .optional()?,
     };
@@ -160,7 +160,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![name, description, strategy.as_str(), ctx.now, code])?;
-            let s = find(tx, &EntityRef::Id(tx.last_insert_rowid()))?;
+            let s = find(tx, ctx.now, &EntityRef::Id(tx.last_insert_rowid()))?;
             audit::record(
                 tx,
                 ctx,
@@ -206,7 +206,7 @@ impl Store {
         let code_text = |c: &Option<String>| c.clone().unwrap_or_default();
         let seen_code = seen.code.as_ref().map(code_text);
         self.write(|tx, ctx| {
-            let before = find(tx, r)?;
+            let before = find(tx, ctx.now, r)?;
             StaleCheck::default()
                 .field("name", seen.name.as_ref(), &before.name)
                 .field(
@@ -245,7 +245,7 @@ impl Store {
                 code,
                 before.id
             ])?;
-            let after = find(tx, &EntityRef::Id(before.id))?;
+            let after = find(tx, ctx.now, &EntityRef::Id(before.id))?;
             if snapshot(&before) != snapshot(&after) {
                 audit::record(
                     tx,
@@ -264,7 +264,7 @@ impl Store {
     /// Deletes a source that has never received a contact; its weights go with it.
     pub fn delete_source(&mut self, r: &EntityRef) -> Result<Source> {
         self.write(|tx, ctx| {
-            let s = find(tx, r)?;
+            let s = find(tx, ctx.now, r)?;
             if s.total > 0 {
                 return Err(StoreError::InUse {
                     kind: "source",
@@ -288,11 +288,10 @@ impl Store {
     }
 
     pub fn sources(&mut self) -> Result<Vec<Source>> {
-        let now = now_ms();
+        let now = self.now();
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "{} ORDER BY s.name COLLATE NOCASE, s.id",
-                source_select()
+                "{SOURCE_SELECT} ORDER BY s.name COLLATE NOCASE, s.id"
             ))?;
             let rows = stmt.query_map([now], source_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -300,17 +299,18 @@ impl Store {
     }
 
     pub fn source(&mut self, r: &EntityRef) -> Result<Source> {
-        self.read(|tx| find(tx, r))
+        let now = self.now();
+        self.read(|tx| find(tx, now, r))
     }
 
     /// The source an older HTTP service named `code` (trimmed; exact otherwise), if
     /// any.
     pub fn source_by_code(&mut self, code: &str) -> Result<Option<Source>> {
         let code = code.trim();
-        let now = now_ms();
+        let now = self.now();
         self.read(|tx| {
             Ok(tx
-                .prepare_cached(&format!("{} WHERE s.code = ?2", source_select()))?
+                .prepare_cached(&format!("{SOURCE_SELECT} WHERE s.code = ?2"))?
                 .query_row(params![now, code], source_from_row)
                 .optional()?)
         })

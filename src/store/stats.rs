@@ -14,7 +14,8 @@ pub struct OperatorShare {
     pub operator_id: i64,
     pub operator: String,
     pub weight: u32,
-    /// weight / sum of the source's weights (0..=1).
+    /// weight / sum of the source's weights (0..=1): `routing::weight_share`, what was
+    /// configured, not the chance of the next contact now (`routing::chances`).
     pub configured_share: f64,
     /// Contacts of this source that went to this operator.
     pub count: u64,
@@ -162,7 +163,7 @@ impl Store {
             for s in sources.values_mut() {
                 let weights: u64 = s.operators.iter().map(|o| u64::from(o.weight)).sum();
                 for o in &mut s.operators {
-                    o.configured_share = if weights == 0 { 0.0 } else { f64::from(o.weight) / weights as f64 };
+                    o.configured_share = crate::routing::weight_share(o.weight, weights);
                     o.actual_share = if s.routed == 0 { 0.0 } else { o.count as f64 / s.routed as f64 };
                 }
                 if recent.is_some() {

@@ -49,7 +49,7 @@ impl Store {
             .into());
         }
         self.write(|tx, ctx| {
-            let op = roster::find(tx, operator)?;
+            let op = roster::find(tx, ctx.now, operator)?;
             let (source_id, source_name, _) = sources::find_brief(tx, source)?;
             let before: u32 = tx
                 .prepare_cached(
@@ -115,7 +115,7 @@ impl Store {
             let (source_id, source_name, _) = sources::find_brief(tx, source)?;
             let mut wanted: Vec<(super::models::Operator, u32)> = Vec::with_capacity(set.len());
             for (r, w) in set {
-                let op = roster::find(tx, r)?;
+                let op = roster::find(tx, ctx.now, r)?;
                 if wanted.iter().any(|(o, _)| o.id == op.id) {
                     return Err(DomainError::invalid(
                         "operator_id",
