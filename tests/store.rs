@@ -583,6 +583,12 @@ enum Op {
         weight: u32,
     },
     Drain,
+    /// Several contacts in one transaction: `how` picks `add_contacts`,
+    /// `add_valid_contacts` or `add_valid_contacts_within`.
+    Batch {
+        contacts: Vec<(usize, u8, Option<u8>)>,
+        how: u8,
+    },
 }
 
 const OPS: [&str; 3] = ["ann", "bob", "cid"];
@@ -601,6 +607,11 @@ fn arb_op() -> impl Generate<Value = Op> {
         1 => (0..3usize, 0..2usize, 0..3u32)
             .prop_map(|(op, source, weight)| Op::Weight { op, source, weight }),
         1 => Just(Op::Drain),
+        2 => (
+            proptest::collection::vec((0..2usize, 0..12u8, proptest::option::of(0..6u8)), 0..12),
+            0..3u8,
+        )
+            .prop_map(|(contacts, how)| Op::Batch { contacts, how }),
     ]
 }
 
@@ -629,10 +640,11 @@ fn expected_refusal(e: &StoreError) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// After any sequence: `operator.load` equals the count of its active contacts;
-    /// an operator is over max_load only by what a person put there (a forced
-    /// assignment, a lowered max_load) and nothing automatic, a reopen included, adds
-    /// to that; no contact waits while an operator could take it.
+    /// After any sequence (contacts taken in alone and in batches, through every
+    /// intake call, mixed with status changes): `operator.load` equals the count of its
+    /// active contacts; an operator is over max_load only by what a person put there
+    /// (a forced assignment, a lowered max_load) and nothing automatic, a reopen
+    /// included, adds to that; no contact waits while an operator could take it.
     #[test]
     fn load_always_equals_active_contacts(
         seed in any::<u64>(),
@@ -699,6 +711,28 @@ proptest! {
                     .set_weight(&r(OPS[*op]), &r(SOURCES[*source]), *weight)
                     .map(|_| ()),
                 Op::Drain => s.drain_all().map(|_| ()),
+                Op::Batch { contacts, how } => {
+                    let batch: Vec<NewContact> = contacts
+                        .iter()
+                        .map(|&(source, person, key)| {
+                            let mut c = by_email(SOURCES[source], &format!("p{person}@x.io"));
+                            c.idempotency_key = key.map(|k| format!("k{k}"));
+                            c
+                        })
+                        .collect();
+                    let valid = || batch.iter().map(|c| c.validate().unwrap()).collect::<Vec<_>>();
+                    let results = match how {
+                        0 => s.add_contacts(&batch),
+                        1 => s.add_valid_contacts(&valid()),
+                        _ => s.add_valid_contacts_within(&valid(), std::time::Duration::ZERO),
+                    };
+                    results.map(|results| {
+                        assert_eq!(results.len(), batch.len(), "nobody waits: the whole batch");
+                        for res in results {
+                            assert!(res.is_ok(), "{res:?}");
+                        }
+                    })
+                }
             };
             if let Err(e) = &result {
                 prop_assert!(expected_refusal(e), "{op:?} failed unexpectedly: {e:?}");

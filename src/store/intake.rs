@@ -133,6 +133,9 @@ fn pick(
         .map(|i| (cands[i].0.operator_id, cands[i].1.clone())))
 }
 
+/// A source's id, name and strategy.
+type SourceBrief = (i64, Arc<str>, Strategy);
+
 /// Caches for one intake transaction. While it holds the write lock nobody else can
 /// change sources, weights or loads, so source lookups and each source's eligible
 /// operators are read once per transaction and loads are then followed in memory.
@@ -141,9 +144,6 @@ fn pick(
 /// transaction ([`IntakeCache::flush`]), by a conditional UPDATE that must change
 /// exactly one row: the backstop that refuses, and rolls back, anything past max_load.
 /// (Status changes of existing contacts keep loads through triggers.)
-/// A source's id, name and strategy.
-type SourceBrief = (i64, Arc<str>, Strategy);
-
 #[derive(Default)]
 struct IntakeCache {
     /// Sources looked up so far: a handful per batch, so a list beats hashing every
@@ -345,6 +345,10 @@ impl<'t> IntakeStatements<'t> {
                 tx,
                 "SELECT id FROM contact WHERE source_id = ?1 AND idempotency_key = ?2",
             ),
+            // The one INSERT of contact rows in the program, so that the loads and
+            // counters of new contacts are kept in one place, `IntakeCache::flush`:
+            // an INSERT trigger would more than double intake's instructions per
+            // contact (benches/README.md). `tests/counters.rs` fails on another.
             insert: LazyStatement::new(
                 tx,
                 "INSERT INTO contact (lead_id, source_id, operator_id, status, message, idempotency_key,
