@@ -189,7 +189,7 @@ fn operators_tab_and_detail() {
     clean(
         "status error",
         |app| press(app, "d"),
-        &[&format!("can't delete '{ANNA_SHOWN}'")],
+        &[&format!("operator '{ANNA_SHOWN}' holds")],
     );
 }
 

@@ -39,6 +39,30 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// Why it cannot be deleted (it holds open contacts), if so: the one rule, checked
+    /// by the store and by the screens that ask before deleting.
+    pub fn in_use(&self) -> Option<super::StoreError> {
+        (self.load > 0).then(|| super::StoreError::InUse {
+            kind: "operator",
+            name: self.name.clone(),
+            count: u64::from(self.load),
+        })
+    }
+}
+
+impl Source {
+    /// Why it cannot be deleted (it has contacts), if so: the one rule, checked by the
+    /// store and by the screens that ask before deleting.
+    pub fn in_use(&self) -> Option<super::StoreError> {
+        (self.total > 0).then(|| super::StoreError::InUse {
+            kind: "source",
+            name: self.name.clone(),
+            count: u64::from(self.total),
+        })
+    }
+}
+
+impl Operator {
     pub fn is_full(&self) -> bool {
         self.load >= self.max_load
     }

@@ -111,12 +111,8 @@ impl Store {
     pub fn delete_operator(&mut self, r: &EntityRef) -> Result<Operator> {
         self.write(|tx, ctx| {
             let op = find(tx, ctx.now, r)?;
-            if op.load > 0 {
-                return Err(StoreError::InUse {
-                    kind: "operator",
-                    name: op.name.clone(),
-                    count: u64::from(op.load),
-                });
+            if let Some(e) = op.in_use() {
+                return Err(e);
             }
             tx.prepare_cached("DELETE FROM operator WHERE id = ?1")?
                 .execute([op.id])?;

@@ -265,12 +265,8 @@ impl Store {
     pub fn delete_source(&mut self, r: &EntityRef) -> Result<Source> {
         self.write(|tx, ctx| {
             let s = find(tx, ctx.now, r)?;
-            if s.total > 0 {
-                return Err(StoreError::InUse {
-                    kind: "source",
-                    name: s.name.clone(),
-                    count: u64::from(s.total),
-                });
+            if let Some(e) = s.in_use() {
+                return Err(e);
             }
             tx.prepare_cached("DELETE FROM source WHERE id = ?1")?
                 .execute([s.id])?;

@@ -199,16 +199,13 @@ fn change_limit(op: Operator, up: bool) -> Out {
 
 /// An operator holding contacts cannot go; one that can is asked about first.
 fn ask_delete(op: Operator, cx: &Cx<'_>) -> Out {
-    if op.load > 0 {
+    if let Some(refused) = op.in_use() {
         let toggle = cx
             .keymap
             .first_key(Context::Operators, Command::ToggleActive)
             .map(|k| format!(" ({k})"))
             .unwrap_or_default();
-        return Out::error(format!(
-            "can't delete '{}': it holds {} open contact(s); deactivate it instead{toggle}",
-            op.name, op.load
-        ));
+        return Out::error(format!("{refused}{toggle}"));
     }
     let weights = match op.sources {
         0 => "it has no weights".to_string(),

@@ -141,11 +141,8 @@ fn next_strategy(s: Source) -> Write {
 
 /// A source with contacts cannot go; one without is asked about first.
 fn ask_delete(s: Source) -> Out {
-    if s.total > 0 {
-        return Out::error(format!(
-            "source '{}' has {} contact(s) and cannot be deleted",
-            s.name, s.total
-        ));
+    if let Some(refused) = s.in_use() {
+        return Out::error(refused.to_string());
     }
     Out::open(Dialog::Confirm(Confirm {
         title: "Delete source".into(),
