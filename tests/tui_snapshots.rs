@@ -48,7 +48,11 @@ fn sources_tab() {
 fn weights_tab() {
     let f = Fixture::new();
     both("weights", &f, |app| press(app, "3 j l"));
-    both("weights_typing", &f, |app| press(app, "3 l 4 2"));
+    both("weights_typing", &f, |app| press(app, "3 l enter 4 2"));
+    // A key that would leave typed digits behind is refused and says why.
+    both("weights_typing_refused", &f, |app| {
+        press(app, "3 l enter 4 2 j")
+    });
 }
 
 #[test]

@@ -54,12 +54,6 @@ fn lines(km: &Keymap, theme: crate::tui::theme::Theme, read_only: bool) -> Vec<L
                 Span::raw(help.to_string()),
             ]));
         }
-        if ctx == crate::tui::keymap::Context::Weights {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {}", pad("0-9", 16)), theme.key()),
-                Span::raw("type a weight (0 then Enter clears); Tab switches tabs here"),
-            ]));
-        }
     }
     out.push(Line::from(""));
     out.push(Line::styled(
