@@ -288,6 +288,48 @@ fn a_weight_cell_is_edited_after_enter_and_typed_digits_are_never_dropped_unseen
 }
 
 #[test]
+fn the_weights_grid_refits_after_a_resize() {
+    let f = Fixture::new();
+    {
+        let mut s = f.store();
+        for j in 0..9 {
+            s.add_source(&format!("src-{j}"), "", Strategy::Weighted)
+                .unwrap();
+        }
+    }
+    let mut app = f.app();
+    // Twelve sources (phone, src-0..src-8, telegram-bot, web-form); at 80 columns
+    // four fit. The last one selected.
+    press(&mut app, "3 G");
+    for _ in 0..11 {
+        press(&mut app, "l");
+    }
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("src-8") && !t.contains("phone"), "{t}");
+    // Wider: every column fits, so the grid scrolls back to the first.
+    let t = tui_support::screen(&mut app, 200, 40);
+    assert!(
+        t.contains("phone") && t.contains("src-8") && !t.contains('◀'),
+        "{t}"
+    );
+    // Narrow again: the selected column stays in view.
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(
+        t.contains("src-8") && t.contains("row 4/4 · column 12/12"),
+        "{t}"
+    );
+    // In the middle: still in view after a resize either way.
+    for _ in 0..6 {
+        press(&mut app, "h");
+    }
+    for (w, h) in [(120, 40), (70, 20), (200, 50), (80, 24)] {
+        let t = tui_support::screen(&mut app, w, h);
+        assert!(t.contains("src-4"), "{w}x{h}: {t}");
+    }
+    assert!(tui_support::screen(&mut app, 80, 24).contains("column 6/12"));
+}
+
+#[test]
 fn tabs_switch_by_number_everywhere_and_by_tab() {
     let f = Fixture::new();
     let mut app = f.app();

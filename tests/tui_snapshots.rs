@@ -228,4 +228,15 @@ fn weights_grid_scrolls_both_ways_keeping_headers() {
         }
         assert_snapshot!(format!("weights_scrolled_{w}x{h}"), t);
     }
+    // Scrolled to the far corner at 80x24, then made wider: more columns show and
+    // the selected one stays in view.
+    let mut app = f.app();
+    tui_support::resize(&mut app, 80, 24);
+    press(&mut app, "3 G");
+    for _ in 0..8 {
+        press(&mut app, "l");
+    }
+    let t = screen(&mut app, 120, 40);
+    assert!(t.contains("source-3") && t.contains("source-9"), "{t}");
+    assert_snapshot!("weights_scrolled_then_wider_120x40", t);
 }

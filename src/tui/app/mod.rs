@@ -320,6 +320,7 @@ impl App {
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
                 self.dirty = true;
+                self.weights.fit(self.area);
                 // A taller feed shows more rows.
                 if self.tab == Tab::Feed
                     && let Err(e) = self.load_tab()

@@ -109,6 +109,15 @@ impl WeightsTab {
         self.edit.take().map(|e| e.typed).filter(|t| !t.is_empty())
     }
 
+    /// After a resize: the selected cell stays in view and the grid shows as many
+    /// columns and rows as now fit, scrolling back when the window grew.
+    pub fn fit(&mut self, area: ratatui::layout::Rect) {
+        let grid = layout::weights_grid(area, self.filter.is_shown());
+        self.col
+            .fit(layout::weight_columns(grid), self.sources.len());
+        self.row.fit(self.page(area), self.operators.len());
+    }
+
     /// A key while a cell is edited. `None`: nothing was typed, so the edit ends and
     /// the key does what it does anywhere else on the tab.
     pub fn edit_action(&mut self, action: &Action, keymap: &Keymap) -> Option<Out> {
