@@ -180,8 +180,8 @@ fn weights_by_digits_plus_minus_and_clear() {
     // Columns: phone, telegram-bot, web-form. Rows: Anna, Boris, Chen, Hugo.
     press(&mut app, "3");
     assert_eq!(app.tab(), Tab::Weights);
-    // Anna x phone = 25
-    press(&mut app, "2 5 enter");
+    // Anna x phone = 25: Enter edits the cell, digits, Enter sets.
+    press(&mut app, "enter 2 5 enter");
     assert_eq!(weight(&f, "Anna Petrova", "phone"), 25);
     // Boris x telegram-bot (20): + + -
     press(&mut app, "j l + + -");
@@ -189,20 +189,20 @@ fn weights_by_digits_plus_minus_and_clear() {
     // x clears it; 0 Enter clears another.
     press(&mut app, "x");
     assert_eq!(weight(&f, "Boris Ivanov", "telegram-bot"), 0);
-    press(&mut app, "j 0 enter");
+    press(&mut app, "j e 0 enter");
     assert_eq!(weight(&f, "Chen Wei", "telegram-bot"), 0);
     // Backspace edits the typed digits; Esc drops them.
-    press(&mut app, "l 9 9 backspace enter");
+    press(&mut app, "l enter 9 9 backspace enter");
     assert_eq!(weight(&f, "Chen Wei", "web-form"), 9);
-    press(&mut app, "5 esc enter");
+    press(&mut app, "enter 5 esc enter");
     assert_eq!(weight(&f, "Chen Wei", "web-form"), 9);
-    // h/k and arrows move too.
-    press(&mut app, "h h k up 7 enter");
+    // h/k and arrows move too (the second Enter above opened an edit: Esc ends it).
+    press(&mut app, "esc h h k up enter 7 enter");
     assert_eq!(weight(&f, "Anna Petrova", "phone"), 7);
     // A weight for phone routes its waiting contacts to whoever has room: Anna has
     // none (3/3), so all three keep waiting; Boris (1/2) takes one.
     assert_eq!(f.store().waiting_count().unwrap(), 3, "Anna is full");
-    press(&mut app, "j 1 enter");
+    press(&mut app, "j enter 1 enter");
     assert_eq!(weight(&f, "Boris Ivanov", "phone"), 1);
     assert_eq!(
         f.store().waiting_count().unwrap(),
@@ -213,7 +213,127 @@ fn weights_by_digits_plus_minus_and_clear() {
 }
 
 #[test]
-fn tabs_switch_by_number_and_tab_but_digits_type_on_the_weights_tab() {
+fn a_weight_cell_is_edited_after_enter_and_typed_digits_are_never_dropped_unseen() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    press(&mut app, "3");
+    // Anna x phone: Enter opens the cell; it shows the digits with a cursor and the
+    // footer says how to finish.
+    press(&mut app, "enter");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("[▏]") && t.contains("editing"), "{t}");
+    press(&mut app, "1 2");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(
+        t.contains("[12▏]") && t.contains("Enter set") && t.contains("Esc cancel"),
+        "{t}"
+    );
+    // A key that would leave the cell, switch tab or quit is refused and says what
+    // to do with the digits; nothing is written meanwhile.
+    for k in [
+        "j", "down", "l", "tab", "backtab", "g", "q", "+", "x", "/", "?",
+    ] {
+        press(&mut app, k);
+        assert_eq!(message(&app), "Enter sets 12, Esc drops it", "after {k}");
+        assert_eq!(app.tab(), Tab::Weights);
+        assert!(!app.should_quit() && !app.has_dialog());
+    }
+    assert_eq!(weight(&f, "Anna Petrova", "phone"), 0);
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("[12▏]"), "still typed: {t}");
+    press(&mut app, "enter");
+    assert_eq!(weight(&f, "Anna Petrova", "phone"), 12);
+    assert!(message(&app).contains("0 -> 12"), "{}", message(&app));
+    // e edits too; Esc drops what was typed and says so.
+    press(&mut app, "e 9 esc");
+    assert!(
+        message(&app).contains("typed 9 dropped"),
+        "{}",
+        message(&app)
+    );
+    assert_eq!(weight(&f, "Anna Petrova", "phone"), 12);
+    // Esc with nothing typed cancels too, with a message.
+    press(&mut app, "enter esc");
+    assert!(message(&app).contains("cancelled"), "{}", message(&app));
+    // With nothing typed, any other key ends the edit and does what it does: j moves
+    // to Boris, + raises his weight, 1 switches to the first tab.
+    press(&mut app, "enter j +");
+    assert_eq!(weight(&f, "Boris Ivanov", "phone"), 1);
+    press(&mut app, "1");
+    assert_eq!(app.tab(), Tab::Operators);
+    press(&mut app, "3");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(!t.contains('▏') && !t.contains("editing"), "{t}");
+    // Enter with nothing typed keeps the cell open and says what it wants.
+    press(&mut app, "enter enter");
+    assert!(message(&app).contains("type a weight"), "{}", message(&app));
+    press(&mut app, "esc");
+    // The write carries the weight the cell showed: changed by someone else
+    // meanwhile, nothing is saved and the message says so.
+    press(&mut app, "enter 5");
+    f.store()
+        .set_weight(
+            &EntityRef::parse("Boris Ivanov"),
+            &EntityRef::parse("phone"),
+            7,
+        )
+        .unwrap();
+    app.update(Action::Tick);
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("[5▏]"), "the edit survives a refresh: {t}");
+    press(&mut app, "enter");
+    assert_eq!(weight(&f, "Boris Ivanov", "phone"), 7);
+    assert!(
+        message(&app).contains("changed meanwhile"),
+        "{}",
+        message(&app)
+    );
+}
+
+#[test]
+fn the_weights_grid_refits_after_a_resize() {
+    let f = Fixture::new();
+    {
+        let mut s = f.store();
+        for j in 0..9 {
+            s.add_source(&format!("src-{j}"), "", Strategy::Weighted)
+                .unwrap();
+        }
+    }
+    let mut app = f.app();
+    // Twelve sources (phone, src-0..src-8, telegram-bot, web-form); at 80 columns
+    // four fit. The last one selected.
+    press(&mut app, "3 G");
+    for _ in 0..11 {
+        press(&mut app, "l");
+    }
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("src-8") && !t.contains("phone"), "{t}");
+    // Wider: every column fits, so the grid scrolls back to the first.
+    let t = tui_support::screen(&mut app, 200, 40);
+    assert!(
+        t.contains("phone") && t.contains("src-8") && !t.contains('◀'),
+        "{t}"
+    );
+    // Narrow again: the selected column stays in view.
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(
+        t.contains("src-8") && t.contains("row 4/4 · column 12/12"),
+        "{t}"
+    );
+    // In the middle: still in view after a resize either way.
+    for _ in 0..6 {
+        press(&mut app, "h");
+    }
+    for (w, h) in [(120, 40), (70, 20), (200, 50), (80, 24)] {
+        let t = tui_support::screen(&mut app, w, h);
+        assert!(t.contains("src-4"), "{w}x{h}: {t}");
+    }
+    assert!(tui_support::screen(&mut app, 80, 24).contains("column 6/12"));
+}
+
+#[test]
+fn tabs_switch_by_number_everywhere_and_by_tab() {
     let f = Fixture::new();
     let mut app = f.app();
     press(&mut app, "2");
@@ -221,8 +341,14 @@ fn tabs_switch_by_number_and_tab_but_digits_type_on_the_weights_tab() {
     press(&mut app, "tab");
     assert_eq!(app.tab(), Tab::Weights);
     press(&mut app, "1");
-    assert_eq!(app.tab(), Tab::Weights, "1 is typed into the cell here");
-    press(&mut app, "esc tab");
+    assert_eq!(
+        app.tab(),
+        Tab::Operators,
+        "digits switch tabs on Weights too"
+    );
+    press(&mut app, "3 4");
+    assert_eq!(app.tab(), Tab::Feed);
+    press(&mut app, "3 tab");
     assert_eq!(app.tab(), Tab::Feed);
     press(&mut app, "backtab backtab");
     assert_eq!(app.tab(), Tab::Sources);
@@ -399,7 +525,7 @@ fn two_apps_on_one_file_see_each_others_edits() {
         .unwrap()
         .to_string();
     assert!(boris.contains(" no "), "{boris}");
-    press(&mut two, "3 l l 4 2 enter");
+    press(&mut two, "3 l l enter 4 2 enter");
     one.update(Action::Tick);
     press(&mut one, "3");
     let t = tui_support::screen(&mut one, 80, 24);

@@ -163,7 +163,7 @@ fn add_an_operator_and_a_weight_by_keyboard_then_quit() {
     tui.wait_for("Add operator");
     tui.send("Rosa Diaz\t\x7f4\r");
     tui.wait_for("operator 'Rosa Diaz' added");
-    // A source, then its weight on the Weights tab: 3, digits, Enter.
+    // A source, then its weight on the Weights tab: 3, Enter, digits, Enter.
     tui.send("2");
     tui.wait_for("No sources yet");
     tui.send("a");
@@ -172,13 +172,13 @@ fn add_an_operator_and_a_weight_by_keyboard_then_quit() {
     tui.wait_for("source 'web-form' added");
     tui.send("3");
     tui.wait_for("weight and % of the source");
-    tui.send("15\r");
+    tui.send("\r15\r");
     tui.wait_for("weight Rosa Diaz x web-form: 0 -> 15");
     // Help opens and closes; q quits and gives the terminal back.
     tui.send("?");
     tui.wait_for("Keys · / searches · Esc or ? closes");
     tui.send("?");
-    tui.wait_for("Tab next tab");
+    tui.wait_for("Enter edit");
     tui.send("q");
     assert!(tui.wait_exit().success());
 

@@ -50,7 +50,11 @@ fn sources_tab() {
 fn weights_tab() {
     let f = Fixture::new();
     both("weights", &f, |app| press(app, "3 j l"));
-    both("weights_typing", &f, |app| press(app, "3 l 4 2"));
+    both("weights_typing", &f, |app| press(app, "3 l enter 4 2"));
+    // A key that would leave typed digits behind is refused and says why.
+    both("weights_typing_refused", &f, |app| {
+        press(app, "3 l enter 4 2 j")
+    });
 }
 
 #[test]
@@ -244,4 +248,15 @@ fn weights_grid_scrolls_both_ways_keeping_headers() {
         }
         assert_snapshot!(format!("weights_scrolled_{w}x{h}"), t);
     }
+    // Scrolled to the far corner at 80x24, then made wider: more columns show and
+    // the selected one stays in view.
+    let mut app = f.app();
+    tui_support::resize(&mut app, 80, 24);
+    press(&mut app, "3 G");
+    for _ in 0..8 {
+        press(&mut app, "l");
+    }
+    let t = screen(&mut app, 120, 40);
+    assert!(t.contains("source-3") && t.contains("source-9"), "{t}");
+    assert_snapshot!("weights_scrolled_then_wider_120x40", t);
 }

@@ -38,7 +38,6 @@ pub enum Command {
     Decrease,
     Delete,
     CycleStrategy,
-    Set,
     Clear,
     Assign,
     Close,
@@ -68,7 +67,6 @@ impl Command {
                 | Command::Decrease
                 | Command::Delete
                 | Command::CycleStrategy
-                | Command::Set
                 | Command::Clear
                 | Command::Assign
                 | Command::Close

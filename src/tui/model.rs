@@ -105,6 +105,14 @@ impl Selection {
         self.offset = visible_offset(self.cursor, self.offset, page);
     }
 
+    /// After the window changed size: the cursor stays in view and the window is as
+    /// full as `len` items allow (a window that grew scrolls back instead of showing
+    /// empty room).
+    pub fn fit(&mut self, page: usize, len: usize) {
+        let page = page.max(1);
+        self.offset = visible_offset(self.cursor, self.offset, page).min(len.saturating_sub(page));
+    }
+
     pub fn step(&mut self, delta: isize, ids: &[i64]) {
         let i = (self.cursor as isize + delta).max(0) as usize;
         self.set(i, ids);
@@ -274,5 +282,25 @@ mod tests {
         assert_eq!((s.cursor, s.id), (2, Some(20)));
         s.sync(&[5, 10]);
         assert_eq!((s.cursor, s.id), (1, Some(10)));
+    }
+
+    #[test]
+    fn fit_keeps_the_cursor_in_view_and_the_window_full() {
+        let ids: Vec<i64> = (0..10).collect();
+        let mut s = Selection::default();
+        s.set(9, &ids);
+        s.scroll(3);
+        assert_eq!(s.offset, 7);
+        // Wider: scrolls back so that 5 columns show, the cursor still in view.
+        s.fit(5, ids.len());
+        assert_eq!(s.offset, 5);
+        s.fit(20, ids.len());
+        assert_eq!(s.offset, 0);
+        // Narrower again: the cursor stays in view.
+        s.fit(2, ids.len());
+        assert_eq!(s.offset, 8);
+        s.set(3, &ids);
+        s.fit(2, ids.len());
+        assert_eq!(s.offset, 3);
     }
 }

@@ -56,9 +56,13 @@ impl App {
                 .lookup(&[Context::Navigation, Context::Global], key)
                 .map(Action::Command);
         }
+        // A Weights cell with digits typed into it is a text field too.
         let text_entry = match &self.dialog {
             Some(d) => d.takes_text(),
-            None => self.current_filter().editing,
+            None => {
+                self.current_filter().editing
+                    || (self.tab == Tab::Weights && self.weights.typed().is_some())
+            }
         };
         if text_entry {
             if let Some(c) = plain_char {
@@ -75,12 +79,13 @@ impl App {
                 .map(Action::Command)
                 .or_else(global_quit);
         }
-        // Read-only, nothing can be typed into a cell, so the digits switch tabs again.
-        if self.tab == Tab::Weights && !self.read_only {
+        // A cell being edited with nothing typed yet takes digits; any other key means
+        // what it means on the tab (and ends the edit).
+        if self.tab == Tab::Weights && self.weights.edit.is_some() {
             if let Some(c) = plain_char.filter(char::is_ascii_digit) {
                 return Some(Action::Input(c));
             }
-            if key.code == KeyCode::Backspace && !self.weights.input.is_empty() {
+            if key.code == KeyCode::Backspace {
                 return Some(Action::Backspace);
             }
         }

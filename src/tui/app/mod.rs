@@ -321,6 +321,7 @@ impl App {
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
                 self.dirty = true;
+                self.weights.fit(self.area);
                 // A taller feed shows more rows.
                 if self.tab == Tab::Feed
                     && let Err(e) = self.load_tab()
@@ -378,6 +379,11 @@ impl App {
         if self.current_filter().editing {
             return self.filter_action(action);
         }
+        if self.tab == Tab::Weights
+            && let Some(out) = self.weights.edit_action(&action, &self.keymap)
+        {
+            return self.apply(out);
+        }
         match action {
             Action::Command(Command::Back) if self.pending.is_some() => {
                 self.cancel_write();
@@ -402,18 +408,6 @@ impl App {
                     return Ok(());
                 }
                 self.tab_command(cmd)
-            }
-            Action::Input(c) if self.tab == Tab::Weights => {
-                if self.read_only {
-                    self.refuse_read_only();
-                } else {
-                    self.weights.type_digit(c);
-                }
-                Ok(())
-            }
-            Action::Backspace if self.tab == Tab::Weights => {
-                self.weights.input.pop();
-                Ok(())
             }
             _ => Ok(()),
         }
@@ -512,7 +506,9 @@ impl App {
     }
 
     pub fn switch_tab(&mut self, tab: Tab) -> Result<(), StoreError> {
-        self.weights.input.clear();
+        if let Some(typed) = self.weights.drop_edit() {
+            self.info(format!("typed {typed} not saved"));
+        }
         self.tab = tab;
         self.dirty = true;
         self.refresh()

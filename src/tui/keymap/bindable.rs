@@ -221,10 +221,10 @@ pub const BINDABLE: &[Bindable] = &[
     ),
     b(
         X::Weights,
-        C::Set,
-        "set",
-        Some("set"),
-        "set the cell to the typed digits",
+        C::Edit,
+        "edit",
+        Some("edit"),
+        "edit the cell: type digits, Enter sets them, Esc cancels",
     ),
     b(
         X::Weights,

@@ -152,7 +152,7 @@ impl Keymap {
                             && key.mods.is_empty()
                         {
                             return Err(invalid(format!(
-                                "[{section}] {action}: digits type a weight in the Weights tab and cannot be bound there"
+                                "[{section}] {action}: digits type a weight into a Weights cell being edited and cannot be bound there"
                             )));
                         }
                         if !parsed.contains(&key) {

@@ -1,16 +1,19 @@
 //! The Weights tab: operators by sources, each cell a weight and that weight's share
-//! of the source's weights. Digits typed into the selected cell are set with Enter;
-//! + and - change it by one, and 0 clears it.
+//! of the source's weights. Enter (or e) edits the selected cell: digits are typed
+//! into it and Enter sets them, Esc drops them; while digits are typed, a key that
+//! would leave the cell is refused, so they are never lost unseen. + and - change
+//! the selected cell by one, x clears it.
 
 use std::collections::HashMap;
 
 use crate::domain::EntityRef;
 use crate::routing::weight_share;
 use crate::store::{Operator, Source, Store, StoreError};
-use crate::tui::action::Command;
+use crate::tui::action::{Action, Command};
 use crate::tui::effect::{Cx, Out, Report, Write};
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::layout::{self, TableShape};
-use crate::tui::model::{Selection, Tab, TextFilter};
+use crate::tui::model::{Selection, Tab, TextFilter, key_label};
 
 /// Longest weight typed, in digits (the largest weight is 1,000,000).
 const MAX_DIGITS: usize = 7;
@@ -25,10 +28,19 @@ pub struct WeightsTab {
     pub totals: HashMap<i64, u64>,
     pub row: Selection,
     pub col: Selection,
-    pub col_offset: usize,
-    /// Digits typed into the selected cell, set with Enter.
-    pub input: String,
+    /// The cell being edited, if any.
+    pub edit: Option<CellEdit>,
     pub filter: TextFilter,
+}
+
+/// A cell being edited: which one, the weight it showed when the edit began (the
+/// write applies only if the file still holds it), and the digits typed so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellEdit {
+    pub operator_id: i64,
+    pub source_id: i64,
+    pub seen: u32,
+    pub typed: String,
 }
 
 impl WeightsTab {
@@ -77,11 +89,69 @@ impl WeightsTab {
         )
     }
 
-    /// A digit typed into the selected cell.
-    pub fn type_digit(&mut self, c: char) {
-        if c.is_ascii_digit() && self.input.len() < MAX_DIGITS {
-            self.input.push(c);
+    /// The cell being edited when `operator` x `source` is it.
+    pub fn edit_of(&self, operator: i64, source: i64) -> Option<&CellEdit> {
+        self.edit
+            .as_ref()
+            .filter(|e| e.operator_id == operator && e.source_id == source)
+    }
+
+    /// Digits typed into the cell being edited and not set yet.
+    pub fn typed(&self) -> Option<&str> {
+        self.edit
+            .as_ref()
+            .map(|e| e.typed.as_str())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Ends an edit without setting it; the digits that were typed, if any.
+    pub fn drop_edit(&mut self) -> Option<String> {
+        self.edit.take().map(|e| e.typed).filter(|t| !t.is_empty())
+    }
+
+    /// After a resize: the selected cell stays in view and the grid shows as many
+    /// columns and rows as now fit, scrolling back when the window grew.
+    pub fn fit(&mut self, area: ratatui::layout::Rect) {
+        let grid = layout::weights_grid(area, self.filter.is_shown());
+        self.col
+            .fit(layout::weight_columns(grid), self.sources.len());
+        self.row.fit(self.page(area), self.operators.len());
+    }
+
+    /// A key while a cell is edited. `None`: nothing was typed, so the edit ends and
+    /// the key does what it does anywhere else on the tab.
+    pub fn edit_action(&mut self, action: &Action, keymap: &Keymap) -> Option<Out> {
+        let edit = self.edit.as_mut()?;
+        match action {
+            Action::Input(c) if c.is_ascii_digit() => {
+                if edit.typed.len() < MAX_DIGITS {
+                    edit.typed.push(*c);
+                    return Some(Out::none());
+                }
+                return Some(Out::error(format!(
+                    "a weight has at most {MAX_DIGITS} digits; {}",
+                    unsaved(&edit.typed, keymap)
+                )));
+            }
+            Action::Backspace => {
+                edit.typed.pop();
+                return Some(Out::none());
+            }
+            Action::Command(Command::Confirm | Command::Edit) => return Some(self.finish()),
+            Action::Command(Command::Back) => {
+                let out = match self.drop_edit() {
+                    Some(t) => Out::info(format!("typed {t} dropped; the weight stays as it was")),
+                    None => Out::info("edit cancelled; the weight stays as it was"),
+                };
+                return Some(out);
+            }
+            _ => {}
         }
+        if edit.typed.is_empty() {
+            self.edit = None;
+            return None;
+        }
+        Some(Out::error(unsaved(&edit.typed, keymap)))
     }
 
     pub fn command(&mut self, cmd: Command, cx: &mut Cx<'_>) -> Result<Out, StoreError> {
@@ -90,14 +160,12 @@ impl WeightsTab {
         if let Command::Left | Command::Right = cmd {
             let visible =
                 layout::weight_columns(layout::weights_grid(cx.area, self.filter.is_shown()));
-            self.input.clear();
             self.col
                 .step(if cmd == Command::Left { -1 } else { 1 }, &cols);
             self.col.scroll(visible);
             return Ok(Out::none());
         }
         if self.row.navigate(cmd, self.page(cx.area), &rows) {
-            self.input.clear();
             return Ok(Out::none());
         }
         let cell = match (self.row.id, self.col.id) {
@@ -106,55 +174,82 @@ impl WeightsTab {
         };
         match cmd {
             Command::Back => {
-                if !self.input.is_empty() {
-                    self.input.clear();
-                } else if !self.filter.text.is_empty() {
+                if !self.filter.text.is_empty() {
                     self.filter = TextFilter::default();
                     self.load(cx.store)?;
                 }
                 Ok(Out::none())
             }
-            Command::Set | Command::Increase | Command::Decrease | Command::Clear => {
+            Command::Edit | Command::Increase | Command::Decrease | Command::Clear => {
                 let Some((op, src)) = cell else {
                     return Ok(Out::error(
                         "no cell selected: add operators and sources first",
                     ));
                 };
-                Ok(self.set(cmd, op, src))
+                if cmd == Command::Edit {
+                    self.edit = Some(CellEdit {
+                        operator_id: op,
+                        source_id: src,
+                        seen: self.weight(op, src),
+                        typed: String::new(),
+                    });
+                    return Ok(Out::none());
+                }
+                Ok(self.adjust(cmd, op, src))
             }
             _ => Ok(Out::none()),
         }
     }
 
-    /// The new weight of the selected cell, written if the file still holds the one
-    /// on screen.
-    fn set(&mut self, cmd: Command, op: i64, src: i64) -> Out {
+    /// Enter on the cell being edited: the typed weight is written if the file still
+    /// holds the weight the cell showed when the edit began.
+    fn finish(&mut self) -> Out {
+        let Some(edit) = self.edit.take_if(|e| !e.typed.is_empty()) else {
+            return Out::error("type a weight (digits) first; Esc cancels");
+        };
+        let CellEdit {
+            operator_id: op,
+            source_id: src,
+            seen,
+            typed,
+        } = edit;
+        match typed.parse::<u32>() {
+            Ok(new) => set(op, src, seen, new),
+            Err(_) => Out::error(format!("'{typed}' is not a weight")),
+        }
+    }
+
+    /// + / - / x on the selected cell, from the weight on screen.
+    fn adjust(&self, cmd: Command, op: i64, src: i64) -> Out {
         let current = self.weight(op, src);
         let new = match cmd {
-            Command::Set => {
-                let typed = std::mem::take(&mut self.input);
-                if typed.is_empty() {
-                    return Out::error("type a weight (digits), then Enter");
-                }
-                match typed.parse::<u32>() {
-                    Ok(w) => w,
-                    Err(_) => return Out::error(format!("'{typed}' is not a weight")),
-                }
-            }
             Command::Increase => current.saturating_add(1),
             Command::Decrease => current.saturating_sub(1),
             _ => 0,
         };
-        self.input.clear();
-        if new == current {
-            return Out::info(format!("weight stays {current}"));
-        }
-        Out::write(Write::new("saving a weight", move |store| {
-            let w = store.set_weight_seen(&EntityRef::Id(op), &EntityRef::Id(src), new, current)?;
-            Ok(Report::info(format!(
-                "weight {} x {}: {current} -> {}",
-                w.operator, w.source, w.weight
-            )))
-        }))
+        set(op, src, current, new)
     }
+}
+
+/// "Enter sets 12, Esc drops it": what to do with digits typed and not set yet.
+fn unsaved(typed: &str, keymap: &Keymap) -> String {
+    format!(
+        "{} sets {typed}, {} drops it",
+        key_label(keymap, Context::Dialog, Command::Confirm),
+        key_label(keymap, Context::Navigation, Command::Back)
+    )
+}
+
+/// Writes `new` into a cell if the file still holds `seen` there.
+fn set(op: i64, src: i64, seen: u32, new: u32) -> Out {
+    if new == seen {
+        return Out::info(format!("weight stays {seen}"));
+    }
+    Out::write(Write::new("saving a weight", move |store| {
+        let w = store.set_weight_seen(&EntityRef::Id(op), &EntityRef::Id(src), new, seen)?;
+        Ok(Report::info(format!(
+            "weight {} x {}: {seen} -> {}",
+            w.operator, w.source, w.weight
+        )))
+    }))
 }

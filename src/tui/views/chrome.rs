@@ -185,15 +185,14 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
             (key(Context::Dialog, C::Confirm), "keep filter"),
             (key(Context::Navigation, C::Back), "clear filter"),
         ]
+    } else if app.tab == Tab::Weights && app.weights.edit.is_some() {
+        vec![
+            ("0-9".to_string(), "type"),
+            (key(Context::Dialog, C::Confirm), "set"),
+            (key(Context::Navigation, C::Back), "cancel"),
+        ]
     } else {
         let mut h = km.hints(app.tab.context(), app.read_only);
-        if app.tab == Tab::Weights {
-            // Digits type a weight here, so the tab keys are the way out.
-            h.push((key(Context::Global, C::NextTab), "next tab"));
-            if !app.read_only {
-                h.insert(0, ("0-9".to_string(), "type"));
-            }
-        }
         h.extend(km.hints(Context::Navigation, app.read_only));
         h.extend(km.hints(Context::Global, app.read_only));
         h

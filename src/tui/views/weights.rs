@@ -9,8 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{filter_bar, fit, layout, pad, pad_left};
+use crate::tui::action::Command;
 use crate::tui::app::App;
-use crate::tui::model::visible_offset;
+use crate::tui::keymap::Context;
+use crate::tui::model::{key_label, visible_offset};
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;
@@ -99,8 +101,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         for (j, s) in &visible_sources {
             let selected = i == t.row.cursor && *j == t.col.cursor;
             let w = t.weight(op.id, s.id);
-            let text = if selected && !t.input.is_empty() {
-                pad_left(&format!("[{}▏]", t.input), cell_w)
+            let edit = t.edit_of(op.id, s.id);
+            let text = if let Some(e) = edit {
+                pad_left(&format!("[{}▏]", e.typed), cell_w)
             } else if w == 0 {
                 pad_left("·   ", cell_w)
             } else {
@@ -109,7 +112,15 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                     cell_w,
                 )
             };
-            let style = if selected { theme.selected() } else { base };
+            let style = if edit.is_some() {
+                theme
+                    .selected()
+                    .add_modifier(ratatui::style::Modifier::BOLD)
+            } else if selected {
+                theme.selected()
+            } else {
+                base
+            };
             spans.push(Span::styled(text, style));
         }
         lines.push(Line::from(spans));
@@ -128,12 +139,23 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
             (t.col.cursor + 1).min(t.sources.len()),
             t.sources.len()
         );
-        let text = format!("weight and % of the source · dim: inactive or full · {pos}");
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                fit(&text, usize::from(grid.width)),
+        let (text, style) = match &t.edit {
+            Some(e) => (
+                format!(
+                    "editing, was {}: type digits · {} sets · {} cancels · {pos}",
+                    e.seen,
+                    key_label(&app.keymap, Context::Dialog, Command::Confirm),
+                    key_label(&app.keymap, Context::Navigation, Command::Back),
+                ),
+                theme.key(),
+            ),
+            None => (
+                format!("weight and % of the source · dim: inactive or full · {pos}"),
                 theme.dim(),
-            )),
+            ),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(fit(&text, usize::from(grid.width)), style)),
             legend,
         );
     }
