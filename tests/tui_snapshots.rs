@@ -32,6 +32,8 @@ fn operators_tab() {
     let f = Fixture::new();
     both("operators", &f, |_| {});
     both("operators_detail", &f, |app| press(app, "j j enter"));
+    // Sorted by load, least first, the selection still on Chen.
+    both("operators_sorted", &f, |app| press(app, "j j o o r"));
     both("operators_filtered", &f, |app| {
         press(app, "/");
         type_text(app, "an");
@@ -42,6 +44,8 @@ fn operators_tab() {
 fn sources_tab() {
     let f = Fixture::new();
     both("sources", &f, |app| press(app, "2"));
+    // Sorted by total, most first.
+    both("sources_sorted", &f, |app| press(app, "2 o o o o"));
 }
 
 #[test]

@@ -197,6 +197,20 @@ pub const BINDABLE: &[Bindable] = &[
         Some("delete"),
         "delete (asks first)",
     ),
+    b(
+        X::Operators,
+        C::Sort,
+        "sort",
+        Some("sort"),
+        "sort by the next column: name, active, load, max load, sources, today",
+    ),
+    b(
+        X::Operators,
+        C::Reverse,
+        "reverse",
+        None,
+        "reverse the sort",
+    ),
     b(X::Sources, C::Add, "add", Some("add"), "add a source"),
     b(
         X::Sources,
@@ -219,6 +233,14 @@ pub const BINDABLE: &[Bindable] = &[
         Some("delete"),
         "delete (asks first)",
     ),
+    b(
+        X::Sources,
+        C::Sort,
+        "sort",
+        Some("sort"),
+        "sort by the next column: name, strategy, waiting, today, total",
+    ),
+    b(X::Sources, C::Reverse, "reverse", None, "reverse the sort"),
     b(
         X::Weights,
         C::Edit,
