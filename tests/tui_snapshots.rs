@@ -65,6 +65,8 @@ fn feed_tab() {
     // Waiting, active and closed rows; two marked.
     both("feed", &f, |app| press(app, "4 j space space"));
     both("feed_waiting_only", &f, |app| press(app, "4 w"));
+    // The longest waiting on top.
+    both("feed_waiting_oldest_first", &f, |app| press(app, "4 w r"));
 }
 
 #[test]

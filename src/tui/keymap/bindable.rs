@@ -339,6 +339,13 @@ pub const BINDABLE: &[Bindable] = &[
         Some("route backlog"),
         "route the waiting backlog now",
     ),
+    b(
+        X::Feed,
+        C::Reverse,
+        "reverse",
+        None,
+        "newest or oldest first (waiting only: the longest waiting on top)",
+    ),
     b(X::Dialog, C::Confirm, "confirm", Some("ok"), "confirm"),
     b(X::Dialog, C::Yes, "yes", None, "yes, in a yes/no question"),
     b(X::Dialog, C::NextField, "next_field", None, "next field"),
