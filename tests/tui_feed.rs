@@ -726,3 +726,141 @@ fn mark_all_in_view_and_clear_marks() {
     press(&mut app, "u");
     assert!(message(&app).contains("no marks to clear"));
 }
+
+#[test]
+fn the_waiting_list_turns_oldest_first_and_pages_the_same_way() {
+    let f = Fixture::new();
+    let mut s = f.store();
+    // A backlog of more than a page: phone has no weights, so these wait.
+    let batch: Vec<NewContact> = (0..40)
+        .map(|i| NewContact {
+            source: Some("phone".into()),
+            external_id: Some(format!("wait-{i}")),
+            ..NewContact::default()
+        })
+        .collect();
+    s.add_contacts(&batch).unwrap();
+    let mut waiting = waiting_ids(&f);
+    waiting.reverse();
+    let mut app = f.app();
+    tui_support::resize(&mut app, 80, 24);
+    press(&mut app, "4 w");
+    assert!(screen(&mut app, 80, 24).contains("r: oldest first"));
+    let newest = app.feed_ids();
+    assert_eq!(newest[0], *waiting.last().unwrap());
+    // r: the longest waiting on top, and selected.
+    press(&mut app, "r");
+    assert_eq!(message(&app), "oldest first: the longest waiting on top");
+    let top = app.feed_ids();
+    let page = top.len();
+    assert!(page > 10 && page < waiting.len());
+    assert_eq!(top, waiting[..page], "oldest first, from the oldest");
+    assert_eq!(app.selected_contact_id(), Some(top[0]));
+    let t = screen(&mut app, 80, 24);
+    assert!(
+        t.contains("oldest first") && t.contains("r: newest first"),
+        "{t}"
+    );
+    // New contacts arrive at the bottom, out of view: nothing moves, nothing counted.
+    let add = |s: &mut switchboard::store::Store, ext: &str| {
+        s.add_contact(&NewContact {
+            source: Some("phone".into()),
+            external_id: Some(ext.into()),
+            ..NewContact::default()
+        })
+        .unwrap()
+        .contact
+        .id
+    };
+    let late = add(&mut s, "late-1");
+    app.update(Action::Tick);
+    assert_eq!(app.feed_ids(), top);
+    assert_eq!(app.selected_contact_id(), Some(top[0]));
+    assert_eq!(app.feed_new_above(), 0);
+    // At the top, the oldest leaving the list (closed elsewhere) brings up the next.
+    s.close_contact(top[0]).unwrap();
+    app.update(Action::Tick);
+    assert_eq!(app.feed_ids()[0], top[1]);
+    assert_eq!(app.selected_contact_id(), Some(top[1]));
+    let t = screen(&mut app, 80, 24);
+    assert!(
+        !t.lines().any(|l| l.starts_with('+')),
+        "a row scrolling into view is not new: {t}"
+    );
+    // j pauses on the row below; arrivals and departures above keep it in place.
+    press(&mut app, "j j");
+    let picked = top[3];
+    assert_eq!(app.selected_contact_id(), Some(picked));
+    assert!(screen(&mut app, 80, 24).contains("paused (g: top)"));
+    add(&mut s, "late-2");
+    app.update(Action::Tick);
+    assert_eq!(app.selected_contact_id(), Some(picked));
+    assert_eq!(app.feed_ids()[0], top[1], "kept its place");
+    // Page down: the next page starts right after the last row, still ascending.
+    let shown = app.feed_ids();
+    press(&mut app, "pagedown");
+    let next = app.feed_ids();
+    let after_last = waiting.iter().position(|id| id == shown.last().unwrap());
+    assert_eq!(next[0], waiting[after_last.unwrap() + 1]);
+    assert!(next.windows(2).all(|w| w[0] < w[1]));
+    // k at the top of a page scrolls up by one; pageup goes back a page.
+    press(&mut app, "g pagedown");
+    let second = app.feed_ids();
+    for _ in 0..=page {
+        press(&mut app, "k");
+        if app.feed_ids()[0] != second[0] {
+            break;
+        }
+    }
+    assert!(app.feed_ids()[0] < second[0]);
+    // G: the last page ends with the newest waiting contact.
+    press(&mut app, "G");
+    assert!(*app.feed_ids().last().unwrap() > late);
+    assert_eq!(app.selected_contact_id(), app.feed_ids().last().copied());
+    press(&mut app, "pageup");
+    assert!(app.feed_ids().windows(2).all(|w| w[0] < w[1]));
+    // r on a paused page keeps the selected contact in view and selected.
+    press(&mut app, "g j j");
+    let picked = app.selected_contact_id().unwrap();
+    press(&mut app, "r");
+    assert_eq!(message(&app), "newest first");
+    assert_eq!(app.selected_contact_id(), Some(picked));
+    assert_eq!(app.feed_ids()[0], picked);
+    assert!(app.feed_ids().windows(2).all(|w| w[0] > w[1]));
+    // g: newest first, following, as before.
+    press(&mut app, "g");
+    assert_eq!(app.feed_ids()[0], waiting_ids(&f)[0]);
+}
+
+#[test]
+fn oldest_first_shows_new_waiting_contacts_at_the_bottom_highlighted() {
+    let f = Fixture::new();
+    let mut s = f.store();
+    let mut app = f.app();
+    press(&mut app, "4 w r");
+    let before = app.feed_ids();
+    assert_eq!(before.len(), 3);
+    assert!(before.windows(2).all(|w| w[0] < w[1]));
+    let id = s
+        .add_contact(&NewContact {
+            source: Some("phone".into()),
+            name: Some("Newcomer".into()),
+            email: Some("newcomer@example.com".into()),
+            message: Some("Just arrived".into()),
+            ..NewContact::default()
+        })
+        .unwrap()
+        .contact
+        .id;
+    app.update(Action::Tick);
+    assert_eq!(*app.feed_ids().last().unwrap(), id);
+    assert_eq!(app.selected_contact_id(), Some(before[0]), "no jump");
+    let t = screen(&mut app, 80, 24);
+    let row = t.lines().find(|l| l.contains("Newcomer")).unwrap();
+    assert!(row.starts_with('+'), "highlighted as new: {t}");
+    // The order stays while the waiting filter goes: every contact, oldest first.
+    press(&mut app, "w");
+    let all = app.feed_ids();
+    assert_eq!(all[0], 1);
+    assert!(screen(&mut app, 80, 24).contains("r: newest first"));
+}

@@ -358,6 +358,119 @@ fn tabs_switch_by_number_everywhere_and_by_tab() {
     assert_eq!(app.tab(), Tab::Operators);
 }
 
+/// The rows of the table on screen, by their first word.
+fn order<'a>(t: &str, names: &[&'a str]) -> Vec<&'a str> {
+    t.lines()
+        .filter_map(|l| names.iter().find(|n| l.starts_with(**n)).copied())
+        .collect()
+}
+
+#[test]
+fn operators_sort_by_any_column_keeping_the_selection() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    let ops = ["Anna", "Boris", "Chen", "Hugo"];
+    let chen = operator(&f, "Chen Wei").unwrap().id;
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Name ▲"), "{t}");
+    assert_eq!(order(&t, &ops), ops, "by name, as the file has them");
+    press(&mut app, "j j");
+    assert_eq!(app.selected_operator_id(), Some(chen));
+    // o: active first (ties keep the name order), then load, highest first.
+    press(&mut app, "o");
+    assert_eq!(message(&app), "sorted by active ▼ (r reverses)");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Active ▼"), "{t}");
+    assert_eq!(order(&t, &ops), ["Anna", "Boris", "Chen", "Hugo"]);
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Load ▼"), "{t}");
+    assert_eq!(order(&t, &ops), ["Anna", "Chen", "Boris", "Hugo"]);
+    assert_eq!(app.selected_operator_id(), Some(chen), "same operator");
+    // Keys act on the selected operator wherever it moved: Chen's max load 4 -> 5.
+    press(&mut app, "+");
+    assert_eq!(operator(&f, "Chen Wei").unwrap().max_load, 5);
+    // r reverses.
+    press(&mut app, "r");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Load ▲"), "{t}");
+    assert_eq!(order(&t, &ops), ["Boris", "Hugo", "Chen", "Anna"]);
+    // Max load sorts the Load column; a change from elsewhere re-sorts on the next
+    // tick, the selection still on Chen.
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Max load ▼"), "{t}");
+    assert_eq!(order(&t, &ops), ["Chen", "Anna", "Boris", "Hugo"]);
+    set_max_load(&mut f.store(), EntityRef::parse("Hugo Lefebvre"), 9);
+    app.update(Action::Tick);
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert_eq!(order(&t, &ops), ["Hugo", "Chen", "Anna", "Boris"]);
+    assert_eq!(app.selected_operator_id(), Some(chen));
+    // Sources, today, then back to name.
+    press(&mut app, "o");
+    assert!(tui_support::screen(&mut app, 80, 24).contains("Sources ▼"));
+    press(&mut app, "o");
+    assert!(tui_support::screen(&mut app, 80, 24).contains("Today ▼"));
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Name ▲"), "{t}");
+    assert_eq!(order(&t, &ops), ops);
+    // The filter and the sort work together.
+    press(&mut app, "o o /");
+    type_text(&mut app, "n");
+    press(&mut app, "enter");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert_eq!(order(&t, &ops), ["Anna", "Chen", "Boris"]);
+}
+
+#[test]
+fn sources_sort_by_any_column_keeping_the_selection() {
+    let f = Fixture::new();
+    let mut app = f.app();
+    let srcs = ["phone", "telegram-bot", "web-form"];
+    let telegram = f
+        .store()
+        .source(&EntityRef::parse("telegram-bot"))
+        .unwrap()
+        .id;
+    press(&mut app, "2 j");
+    assert_eq!(app.selected_source_id(), Some(telegram));
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert_eq!(order(&t, &srcs), srcs);
+    // Strategy (capacity before weighted), then waiting, most first.
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Strategy ▲"), "{t}");
+    assert_eq!(order(&t, &srcs), ["web-form", "phone", "telegram-bot"]);
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Waiting ▼"), "{t}");
+    assert_eq!(order(&t, &srcs), srcs);
+    // Total, most first; r: fewest first. The selection stays on telegram-bot.
+    press(&mut app, "o o");
+    assert_eq!(message(&app), "sorted by total ▼ (r reverses)");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Total ▼"), "{t}");
+    assert_eq!(order(&t, &srcs), ["telegram-bot", "phone", "web-form"]);
+    press(&mut app, "r");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert_eq!(order(&t, &srcs), ["phone", "web-form", "telegram-bot"]);
+    assert_eq!(app.selected_source_id(), Some(telegram));
+    // Keys act on it: t cycles its strategy.
+    press(&mut app, "t");
+    assert_eq!(
+        f.store()
+            .source(&EntityRef::parse("telegram-bot"))
+            .unwrap()
+            .strategy,
+        Strategy::Capacity
+    );
+    press(&mut app, "o");
+    let t = tui_support::screen(&mut app, 80, 24);
+    assert!(t.contains("Name ▲"), "{t}");
+    assert_eq!(order(&t, &srcs), srcs);
+}
+
 #[test]
 fn slash_filters_the_table_and_esc_clears() {
     let f = Fixture::new();

@@ -48,6 +48,10 @@ pub enum Command {
     WaitingOnly,
     PickFilter,
     Drain,
+    /// Sort a table by its next column.
+    Sort,
+    /// Reverse a table's sort, or the feed's order.
+    Reverse,
     // dialogs
     Confirm,
     Yes,

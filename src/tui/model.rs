@@ -146,6 +146,74 @@ pub fn visible_offset(cursor: usize, offset: usize, page: usize) -> usize {
     }
 }
 
+/// A column a table can be sorted by.
+pub trait SortColumn: Copy + Eq + Default + 'static {
+    /// Every sortable column, in the order the sort key cycles through them. The
+    /// first, the default, is the file's own order (by name).
+    const ALL: &'static [Self];
+    /// As messages name it.
+    fn name(self) -> &'static str;
+    /// Counts read biggest first when their column is picked; names A to Z.
+    fn descending_first(self) -> bool {
+        false
+    }
+}
+
+/// How a table is sorted: by which column, and which way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sort<C> {
+    pub column: C,
+    pub descending: bool,
+}
+
+impl<C: SortColumn> Sort<C> {
+    /// The next column, in its natural direction.
+    pub fn next_column(&mut self) {
+        let i = C::ALL.iter().position(|c| *c == self.column).unwrap_or(0);
+        self.column = C::ALL[cycle(i, C::ALL.len(), 1)];
+        self.descending = self.column.descending_first();
+    }
+
+    pub fn reverse(&mut self) {
+        self.descending = !self.descending;
+    }
+
+    /// ▲ ascending, ▼ descending: drawn after the sorted column's header.
+    pub fn arrow(&self) -> &'static str {
+        if self.descending { "▼" } else { "▲" }
+    }
+
+    /// "sorted by load ▼".
+    pub fn describe(&self) -> String {
+        format!("sorted by {} {}", self.column.name(), self.arrow())
+    }
+
+    /// The rows of `all` that `keep` wants, in this order. `by` compares two rows on
+    /// a column; the default column and ties keep the file's order.
+    pub fn rows<T: Clone>(
+        &self,
+        all: &[T],
+        keep: impl Fn(&T) -> bool,
+        by: impl Fn(C, &T, &T) -> std::cmp::Ordering,
+    ) -> Vec<T> {
+        let mut rows: Vec<(usize, &T)> = all.iter().enumerate().filter(|(_, t)| keep(t)).collect();
+        rows.sort_by(|(ia, a), (ib, b)| {
+            let on_column = if self.column == C::default() {
+                ia.cmp(ib)
+            } else {
+                by(self.column, a, b)
+            };
+            let on_column = if self.descending {
+                on_column.reverse()
+            } else {
+                on_column
+            };
+            on_column.then(ia.cmp(ib))
+        });
+        rows.into_iter().map(|(_, t)| t.clone()).collect()
+    }
+}
+
 /// Index `i` of `n` moved by `delta`, wrapping both ways: the one way choices, fields
 /// and picker rows cycle.
 pub fn cycle(i: usize, n: usize, delta: isize) -> usize {
@@ -282,6 +350,54 @@ mod tests {
         assert_eq!((s.cursor, s.id), (2, Some(20)));
         s.sync(&[5, 10]);
         assert_eq!((s.cursor, s.id), (1, Some(10)));
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    enum Col {
+        #[default]
+        Name,
+        Size,
+    }
+
+    impl SortColumn for Col {
+        const ALL: &'static [Col] = &[Col::Name, Col::Size];
+        fn name(self) -> &'static str {
+            match self {
+                Col::Name => "name",
+                Col::Size => "size",
+            }
+        }
+        fn descending_first(self) -> bool {
+            self == Col::Size
+        }
+    }
+
+    #[test]
+    fn sort_cycles_columns_reverses_and_breaks_ties_in_file_order() {
+        // (name, size) in the file's order.
+        let all = [("ann", 2), ("bob", 5), ("cat", 2), ("dan", 9)];
+        let by = |c: Col, a: &(&str, u32), b: &(&str, u32)| match c {
+            Col::Name => std::cmp::Ordering::Equal,
+            Col::Size => a.1.cmp(&b.1),
+        };
+        let names = |s: &Sort<Col>| -> Vec<&str> {
+            s.rows(&all, |r| r.0 != "bob", by)
+                .iter()
+                .map(|r| r.0)
+                .collect()
+        };
+        let mut s = Sort::<Col>::default();
+        assert_eq!(names(&s), ["ann", "cat", "dan"]);
+        s.reverse();
+        assert_eq!((names(&s), s.arrow()), (vec!["dan", "cat", "ann"], "▼"));
+        s.next_column();
+        assert_eq!(s.describe(), "sorted by size ▼");
+        // Ties (ann, cat: 2) stay in file order either way.
+        assert_eq!(names(&s), ["dan", "ann", "cat"]);
+        s.reverse();
+        assert_eq!(names(&s), ["ann", "cat", "dan"]);
+        s.next_column();
+        assert_eq!(s, Sort::default());
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl App {
         &mut self.store
     }
 
-    /// Ids of the feed's visible rows, newest first.
+    /// Ids of the feed's visible rows, in the order shown.
     pub fn feed_ids(&self) -> Vec<i64> {
         self.feed.rows.iter().map(|c| c.id).collect()
     }

@@ -1,6 +1,6 @@
-//! The Operators tab: every operator with load and limit, a `/` filter, and the
-//! detail pane (weights by source, open contacts). Commands edit, toggle, change the
-//! limit by one, add and delete.
+//! The Operators tab: every operator with load and limit, a `/` filter, a sort by any
+//! column, and the detail pane (weights by source, open contacts). Commands edit,
+//! toggle, change the limit by one, add and delete.
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use crate::tui::action::Command;
 use crate::tui::effect::{Cx, Out, Report, Write, routed_note};
 use crate::tui::keymap::Context;
 use crate::tui::layout::{self, TableShape};
-use crate::tui::model::{Selection, Tab, TextFilter};
+use crate::tui::model::{Selection, Sort, SortColumn, Tab, TextFilter, key_label};
 use crate::tui::overlays::Dialog;
 use crate::tui::overlays::confirm::{Confirm, Pending};
 use crate::tui::overlays::form::Form;
@@ -24,6 +24,58 @@ pub struct OperatorsTab {
     pub filter: TextFilter,
     pub detail_open: bool,
     pub detail: Option<OperatorDetail>,
+    pub sort: Sort<OperatorColumn>,
+}
+
+/// What the Operators table can be sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OperatorColumn {
+    #[default]
+    Name,
+    Active,
+    Load,
+    MaxLoad,
+    Sources,
+    Today,
+}
+
+impl SortColumn for OperatorColumn {
+    const ALL: &'static [OperatorColumn] = &[
+        OperatorColumn::Name,
+        OperatorColumn::Active,
+        OperatorColumn::Load,
+        OperatorColumn::MaxLoad,
+        OperatorColumn::Sources,
+        OperatorColumn::Today,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            OperatorColumn::Name => "name",
+            OperatorColumn::Active => "active",
+            OperatorColumn::Load => "load",
+            OperatorColumn::MaxLoad => "max load",
+            OperatorColumn::Sources => "sources",
+            OperatorColumn::Today => "today",
+        }
+    }
+
+    fn descending_first(self) -> bool {
+        self != OperatorColumn::Name
+    }
+}
+
+/// Two operators on one column, ascending.
+fn compare(column: OperatorColumn, a: &Operator, b: &Operator) -> std::cmp::Ordering {
+    match column {
+        // The file's order.
+        OperatorColumn::Name => std::cmp::Ordering::Equal,
+        OperatorColumn::Active => a.active.cmp(&b.active),
+        OperatorColumn::Load => a.load.cmp(&b.load),
+        OperatorColumn::MaxLoad => a.max_load.cmp(&b.max_load),
+        OperatorColumn::Sources => a.sources.cmp(&b.sources),
+        OperatorColumn::Today => a.assigned_today.cmp(&b.assigned_today),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,16 +89,19 @@ pub struct OperatorDetail {
 impl OperatorsTab {
     pub fn load(&mut self, store: &mut Store) -> Result<(), StoreError> {
         self.all = store.operators()?;
+        self.arrange();
+        self.load_detail(store)
+    }
+
+    /// The rows the filter keeps, in the sort's order, the selection on the same
+    /// operator.
+    fn arrange(&mut self) {
         let filter = &self.filter;
         self.rows = self
-            .all
-            .iter()
-            .filter(|o| filter.matches(&[&o.name]))
-            .cloned()
-            .collect();
+            .sort
+            .rows(&self.all, |o| filter.matches(&[&o.name]), compare);
         let ids: Vec<i64> = self.rows.iter().map(|o| o.id).collect();
         self.sel.sync(&ids);
-        self.load_detail(store)
     }
 
     pub fn load_detail(&mut self, store: &mut Store) -> Result<(), StoreError> {
@@ -114,6 +169,17 @@ impl OperatorsTab {
                 self.detail_open = !self.detail_open;
                 self.load_detail(cx.store)?;
                 Out::none()
+            }
+            Command::Sort | Command::Reverse => {
+                if cmd == Command::Sort {
+                    self.sort.next_column();
+                } else {
+                    self.sort.reverse();
+                }
+                self.arrange();
+                self.sel.scroll(self.page(cx.area));
+                let reverse = key_label(cx.keymap, Context::Operators, Command::Reverse);
+                Out::info(format!("{} ({reverse} reverses)", self.sort.describe()))
             }
             Command::Add => Out::open(Dialog::Form(Form::add_operator())),
             Command::Edit => match selected {

@@ -1,5 +1,5 @@
-//! The Sources tab: every source with its strategy and counters, a `/` filter, and
-//! beside it the selected source's operators: the share of the weights each was
+//! The Sources tab: every source with its strategy and counters, a `/` filter, a sort
+//! by any column, and beside it the selected source's operators: the share of the weights each was
 //! given, the chance each has of the next contact now, and the share each actually
 //! got of the last 200 routed contacts.
 
@@ -8,8 +8,9 @@ use crate::routing::{Candidate, chances};
 use crate::store::{Source, SourcePatch, SourceStats, Store, StoreError};
 use crate::tui::action::Command;
 use crate::tui::effect::{Cx, Out, Report, Write};
+use crate::tui::keymap::Context;
 use crate::tui::layout::{self, TableShape};
-use crate::tui::model::{Selection, Tab, TextFilter};
+use crate::tui::model::{Selection, Sort, SortColumn, Tab, TextFilter, key_label};
 use crate::tui::overlays::Dialog;
 use crate::tui::overlays::confirm::{Confirm, Pending};
 use crate::tui::overlays::form::Form;
@@ -28,21 +29,77 @@ pub struct SourcesTab {
     pub chart: Option<SourceStats>,
     /// Per operator of `chart`, in its order: the chance of the next contact now.
     pub chances: Vec<f64>,
+    pub sort: Sort<SourceColumn>,
+}
+
+/// What the Sources table can be sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceColumn {
+    #[default]
+    Name,
+    Strategy,
+    Waiting,
+    Today,
+    Total,
+}
+
+impl SortColumn for SourceColumn {
+    const ALL: &'static [SourceColumn] = &[
+        SourceColumn::Name,
+        SourceColumn::Strategy,
+        SourceColumn::Waiting,
+        SourceColumn::Today,
+        SourceColumn::Total,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            SourceColumn::Name => "name",
+            SourceColumn::Strategy => "strategy",
+            SourceColumn::Waiting => "waiting",
+            SourceColumn::Today => "today",
+            SourceColumn::Total => "total",
+        }
+    }
+
+    fn descending_first(self) -> bool {
+        matches!(
+            self,
+            SourceColumn::Waiting | SourceColumn::Today | SourceColumn::Total
+        )
+    }
+}
+
+/// Two sources on one column, ascending.
+fn compare(column: SourceColumn, a: &Source, b: &Source) -> std::cmp::Ordering {
+    match column {
+        // The file's order.
+        SourceColumn::Name => std::cmp::Ordering::Equal,
+        SourceColumn::Strategy => a.strategy.as_str().cmp(b.strategy.as_str()),
+        SourceColumn::Waiting => a.waiting.cmp(&b.waiting),
+        SourceColumn::Today => a.today.cmp(&b.today),
+        SourceColumn::Total => a.total.cmp(&b.total),
+    }
 }
 
 impl SourcesTab {
     pub fn load(&mut self, store: &mut Store) -> Result<(), StoreError> {
         self.all = store.sources()?;
+        self.arrange();
+        self.load_chart(store)
+    }
+
+    /// The rows the filter keeps, in the sort's order, the selection on the same
+    /// source.
+    fn arrange(&mut self) {
         let filter = &self.filter;
-        self.rows = self
-            .all
-            .iter()
-            .filter(|s| filter.matches(&[&s.name, &s.description]))
-            .cloned()
-            .collect();
+        self.rows = self.sort.rows(
+            &self.all,
+            |s| filter.matches(&[&s.name, &s.description]),
+            compare,
+        );
         let ids: Vec<i64> = self.rows.iter().map(|s| s.id).collect();
         self.sel.sync(&ids);
-        self.load_chart(store)
     }
 
     pub fn load_chart(&mut self, store: &mut Store) -> Result<(), StoreError> {
@@ -98,6 +155,17 @@ impl SourcesTab {
                 self.filter = TextFilter::default();
                 self.load(cx.store)?;
                 Out::none()
+            }
+            Command::Sort | Command::Reverse => {
+                if cmd == Command::Sort {
+                    self.sort.next_column();
+                } else {
+                    self.sort.reverse();
+                }
+                self.arrange();
+                self.sel.scroll(self.page(cx.area));
+                let reverse = key_label(cx.keymap, Context::Sources, Command::Reverse);
+                Out::info(format!("{} ({reverse} reverses)", self.sort.describe()))
             }
             Command::Add => Out::open(Dialog::Form(Form::add_source())),
             Command::Edit => match selected {

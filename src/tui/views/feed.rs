@@ -1,6 +1,6 @@
-//! The Feed tab: contacts newest first (time, source, lead, operator, status, message),
-//! with the active filters and the "N new" count above. Only the page the App read is
-//! drawn.
+//! The Feed tab: contacts newest or oldest first (time, source, lead, operator, status,
+//! message), with the order, the active filters and the "N new" count above. Only the
+//! page the App read is drawn.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -37,13 +37,21 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         .first_key(Context::Navigation, Command::First)
         .map(|k| k.to_string())
         .unwrap_or_else(|| "g".into());
-    if f.following() {
-        left.push(Span::styled("newest first, following", theme.dim()));
-    } else {
-        left.push(Span::styled(
+    match (f.following(), f.oldest_first) {
+        (true, false) => left.push(Span::styled("newest first, following", theme.dim())),
+        (true, true) => left.push(Span::styled("oldest first", theme.badge())),
+        (false, false) => left.push(Span::styled(
             format!("paused ({top_key}: follow)"),
             theme.warn(),
-        ));
+        )),
+        (false, true) => {
+            left.push(Span::styled("oldest first", theme.badge()));
+            left.push(Span::raw(" · "));
+            left.push(Span::styled(
+                format!("paused ({top_key}: top)"),
+                theme.warn(),
+            ));
+        }
     }
     if let Some(id) = f.selection_out_of_view() {
         left.push(Span::raw(" · "));
@@ -62,6 +70,16 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         left.push(Span::raw(" · "));
         left.push(Span::styled("/", theme.key()));
         left.push(Span::raw(shown(&f.searched).into_owned()));
+    }
+    // The waiting list says how to put the longest waiting on top, and oldest first
+    // how to go back.
+    let waiting_only = f.filter.status == Some(ContactStatus::Waiting);
+    if let Some(k) = app.keymap.first_key(Context::Feed, Command::Reverse)
+        && (waiting_only || f.oldest_first)
+    {
+        let other = if f.oldest_first { "newest" } else { "oldest" };
+        left.push(Span::raw(" · "));
+        left.push(Span::styled(format!("{k}: {other} first"), theme.dim()));
     }
     if !f.marks.is_empty() {
         left.push(Span::raw(" · "));

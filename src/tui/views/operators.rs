@@ -1,5 +1,6 @@
-//! The Operators tab: name, active, load against max load with a bar, sources, today;
-//! and the detail pane (weights by source, open contacts).
+//! The Operators tab: name, active, load against max load with a bar, sources, today,
+//! the sorted column marked ▲ or ▼; and the detail pane (weights by source, open
+//! contacts).
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -11,7 +12,8 @@ use super::{bar, filter_bar, fit, layout, pad_left, shown};
 use crate::tui::action::Command;
 use crate::tui::app::App;
 use crate::tui::keymap::Context;
-use crate::tui::model::visible_offset;
+use crate::tui::model::{Sort, visible_offset};
+use crate::tui::tabs::operators::OperatorColumn;
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;
@@ -63,14 +65,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
             .style(style)
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from("Name"),
-        Cell::from("Active"),
-        Cell::from("Load"),
-        Cell::from("Sources"),
-        Cell::from("Today"),
-    ])
-    .style(theme.header());
+    let header = Row::new(header(t.sort)).style(theme.header());
+    let arrow_room = |c: OperatorColumn| if t.sort.column == c { 2 } else { 0 };
     // The name column as wide as the longest name (within reason), the rest to the right.
     let name_w = t
         .rows
@@ -82,11 +78,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let table = Table::new(
         rows,
         [
+            // The sorted column has room for its arrow.
             Constraint::Length(name_w),
-            Constraint::Length(6),
+            Constraint::Length(6 + arrow_room(OperatorColumn::Active)),
             Constraint::Length(16),
-            Constraint::Length(7),
-            Constraint::Length(5),
+            Constraint::Length(7 + arrow_room(OperatorColumn::Sources)),
+            Constraint::Length(5 + arrow_room(OperatorColumn::Today)),
             Constraint::Fill(1),
         ],
     )
@@ -105,6 +102,22 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     if let Some(area) = detail_area {
         detail(app, frame, area);
     }
+}
+
+/// The column headers, the sorted one with its arrow (max load sorts the Load
+/// column, which shows it after the slash).
+fn header(sort: Sort<OperatorColumn>) -> Vec<Cell<'static>> {
+    let mut labels = ["Name", "Active", "Load", "Sources", "Today"].map(String::from);
+    let (i, label) = match sort.column {
+        OperatorColumn::Name => (0, "Name"),
+        OperatorColumn::Active => (1, "Active"),
+        OperatorColumn::Load => (2, "Load"),
+        OperatorColumn::MaxLoad => (2, "Max load"),
+        OperatorColumn::Sources => (3, "Sources"),
+        OperatorColumn::Today => (4, "Today"),
+    };
+    labels[i] = format!("{label} {}", sort.arrow());
+    labels.into_iter().map(Cell::from).collect()
 }
 
 fn empty(app: &App, frame: &mut Frame<'_>, area: Rect) {

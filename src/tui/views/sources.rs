@@ -1,4 +1,5 @@
-//! The Sources tab: name, strategy, waiting, today, total, description; beside it the
+//! The Sources tab: name, strategy, waiting, today, total, description (the sorted
+//! column marked ▲ or ▼); beside it the
 //! selected source's configured share per operator against the actual share of its
 //! last 200 routed contacts.
 
@@ -11,7 +12,8 @@ use super::{bar, filter_bar, fit, layout, pad, pad_left, shown};
 use crate::tui::action::Command;
 use crate::tui::app::App;
 use crate::tui::keymap::Context;
-use crate::tui::model::visible_offset;
+use crate::tui::model::{Sort, visible_offset};
+use crate::tui::tabs::sources::SourceColumn;
 
 pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let theme = app.theme;
@@ -51,7 +53,17 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let (table_area, chart_area) = layout::sources(rest, t.rows.len());
     let page = usize::from(table_area.height.saturating_sub(1));
     let offset = visible_offset(t.sel.cursor, t.sel.offset, page);
-    let desc_w = usize::from(table_area.width).saturating_sub(16 + 8 + 7 + 5 + 6 + 5);
+    // The sorted column has room for its arrow.
+    let arrow_room = |c: SourceColumn| if t.sort.column == c { 2 } else { 0 };
+    let widths = [
+        16,
+        8 + arrow_room(SourceColumn::Strategy),
+        7 + arrow_room(SourceColumn::Waiting),
+        5 + arrow_room(SourceColumn::Today),
+        6 + arrow_room(SourceColumn::Total),
+    ];
+    let desc_w = usize::from(table_area.width)
+        .saturating_sub(widths.iter().map(|w| usize::from(*w)).sum::<usize>() + 5);
     let rows: Vec<Row> = t
         .rows
         .iter()
@@ -82,23 +94,15 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
             }
         })
         .collect();
-    let header = Row::new(vec![
-        "Name",
-        "Strategy",
-        "Waiting",
-        "Today",
-        " Total",
-        "Description",
-    ])
-    .style(theme.header());
+    let header = Row::new(header(t.sort)).style(theme.header());
     let table = Table::new(
         rows,
         [
-            Constraint::Length(16),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(5),
-            Constraint::Length(6),
+            Constraint::Length(widths[0]),
+            Constraint::Length(widths[1]),
+            Constraint::Length(widths[2]),
+            Constraint::Length(widths[3]),
+            Constraint::Length(widths[4]),
             Constraint::Fill(1),
         ],
     )
@@ -115,6 +119,29 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         );
     }
     chart(app, frame, chart_area);
+}
+
+/// The column headers, the sorted one with its arrow.
+fn header(sort: Sort<SourceColumn>) -> Vec<String> {
+    let mut labels = [
+        "Name",
+        "Strategy",
+        "Waiting",
+        "Today",
+        " Total",
+        "Description",
+    ]
+    .map(String::from);
+    let i = match sort.column {
+        SourceColumn::Name => 0,
+        SourceColumn::Strategy => 1,
+        SourceColumn::Waiting => 2,
+        SourceColumn::Today => 3,
+        SourceColumn::Total => 4,
+    };
+    labels[i].push(' ');
+    labels[i].push_str(sort.arrow());
+    labels.into()
 }
 
 fn chart(app: &App, frame: &mut Frame<'_>, area: Rect) {

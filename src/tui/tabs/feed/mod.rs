@@ -1,6 +1,6 @@
-//! The Feed tab: the live list of contacts (`state.rs`: paging by keyset, the
-//! selection as an id, marks, the "N new" count) and its commands: filter, search,
-//! open the lead, assign, close, reopen, route the backlog.
+//! The Feed tab: the live list of contacts (`state.rs`: paging by keyset, newest or
+//! oldest first, the selection as an id, marks, the "N new" count) and its commands:
+//! filter, search, order, open the lead, assign, close, reopen, route the backlog.
 
 pub mod state;
 
@@ -55,6 +55,16 @@ impl FeedState {
             Command::WaitingOnly => {
                 self.toggle_waiting();
                 self.reload(store, page)?;
+            }
+            Command::Reverse => {
+                self.reverse_order();
+                self.reload(store, page)?;
+                let waiting = self.filter.status == Some(ContactStatus::Waiting);
+                return Ok(Out::info(match (self.oldest_first, waiting) {
+                    (true, true) => "oldest first: the longest waiting on top",
+                    (true, false) => "oldest first: new contacts arrive at the bottom",
+                    (false, _) => "newest first",
+                }));
             }
             Command::PickFilter => {
                 return Ok(Out::open(Dialog::FeedFilter(FilterPicker::open(

@@ -1,6 +1,7 @@
-//! The Feed tab's state: one page of contacts read by keyset (ids, never OFFSET), the
-//! follow-the-top / keep-my-place rule, the selection as a contact id, the "N new" count, marks and the two-second
-//! highlight of rows that just arrived.
+//! The Feed tab's state: one page of contacts read by keyset (ids, never OFFSET),
+//! newest first or oldest first, the follow-the-top / keep-my-place rule, the
+//! selection as a contact id, the "N new" count, marks and the two-second highlight of
+//! rows that just arrived.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -25,11 +26,15 @@ pub struct FeedState {
     /// The text searched for, set by Enter: a search reads every row that does not
     /// match, so it does not run on each key typed.
     pub searched: String,
-    /// The visible page, newest first.
+    /// The visible page, in the order shown.
     pub rows: Vec<Contact>,
-    /// `None`: following: the page starts at the newest contact and the selection
-    /// sits on it. `Some(id)`: paused: the page starts at the newest contact with an
-    /// id <= `id` and stays there while new contacts arrive.
+    /// Oldest first (the longest waiting on top) instead of newest first. New
+    /// contacts then arrive at the bottom.
+    pub oldest_first: bool,
+    /// `None`: following: the page starts at the top (the newest contact, or the
+    /// oldest when oldest first) and the selection sits on it. `Some(id)`: paused:
+    /// the page starts at `id`, or the first contact after it in the order shown, and
+    /// stays there while new contacts arrive.
     pub anchor: Option<i64>,
     /// Row of the selected contact on the page, when it is there.
     pub cursor: usize,
@@ -45,7 +50,7 @@ pub struct FeedState {
     pub marks: BTreeMap<i64, Seen>,
     /// Ids that arrived recently, and when they were first shown.
     pub fresh: HashMap<i64, Instant>,
-    /// Highest id shown while following; anything above it is new.
+    /// Highest id known while following; anything above it is new.
     pub max_seen: Option<i64>,
     /// Contacts waiting across the file (the tab title).
     pub waiting: u32,
@@ -91,24 +96,85 @@ impl FeedState {
             .count()
     }
 
+    /// Whether contact `a` comes after contact `b` in the order shown.
+    fn after(&self, a: i64, b: i64) -> bool {
+        if self.oldest_first { a > b } else { a < b }
+    }
+
+    /// An id above the top of the order shown (`bottom`: below its bottom).
+    fn edge(&self, bottom: bool) -> i64 {
+        if self.oldest_first != bottom {
+            i64::MIN
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// Up to `n` contacts just after `id` in the order shown, in that order.
+    fn rows_after(
+        &self,
+        store: &mut Store,
+        filter: &FeedFilter,
+        id: i64,
+        n: usize,
+    ) -> Result<Vec<Contact>, StoreError> {
+        if self.oldest_first {
+            let mut rows = store.contacts_after(filter, id, n)?;
+            rows.reverse();
+            Ok(rows)
+        } else {
+            store.contacts(filter, Some(id), n)
+        }
+    }
+
+    /// Up to `n` contacts just before `id` in the order shown, in that order (the
+    /// nearest last).
+    fn rows_before(
+        &self,
+        store: &mut Store,
+        filter: &FeedFilter,
+        id: i64,
+        n: usize,
+    ) -> Result<Vec<Contact>, StoreError> {
+        if self.oldest_first {
+            let mut rows = store.contacts(filter, Some(id), n)?;
+            rows.reverse();
+            Ok(rows)
+        } else {
+            store.contacts_after(filter, id, n)
+        }
+    }
+
     /// Reads the page again at the same place (or the top when following) and keeps
     /// the selection on the same contact.
     pub fn reload(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
         let filter = self.effective_filter();
         let page = page.max(1);
-        let mut rows = match self.anchor {
-            None => store.contacts(&filter, None, page)?,
-            Some(a) => store.contacts(&filter, Some(a.saturating_add(1)), page)?,
+        let from = match self.anchor {
+            None => self.edge(false),
+            // The page starts at the anchor itself.
+            Some(a) if self.oldest_first => a.saturating_sub(1),
+            Some(a) => a.saturating_add(1),
         };
+        let mut rows = self.rows_after(store, &filter, from, page)?;
         if self.anchor.is_some() && rows.is_empty() {
-            // Nothing at or below the anchor matches (a new filter): show the newest
-            // ones, still paused.
-            rows = store.contacts(&filter, None, page)?;
+            // Nothing at or after the anchor matches (a new filter): show the top,
+            // still paused.
+            rows = self.rows_after(store, &filter, self.edge(false), page)?;
             self.anchor = rows.first().map(|r| r.id);
         }
-        // "N new": what arrived since the feed last showed the top.
-        self.new_above = match (self.anchor, self.max_seen.or(rows.first().map(|r| r.id))) {
-            (Some(_), Some(seen)) => store.count_newer(&filter, seen, NEW_CAP + 1)?,
+        // The newest contact known: the top row, or, oldest first, the newest of all.
+        let newest = if self.oldest_first {
+            store.contacts(&filter, None, 1)?.first().map(|r| r.id)
+        } else {
+            rows.first().map(|r| r.id)
+        };
+        // "N new": what arrived above a paused page since it last showed the top.
+        // Oldest first, new contacts arrive at the bottom, out of the way.
+        self.new_above = match (self.anchor, self.max_seen.or(newest)) {
+            (Some(_), Some(seen)) if !self.oldest_first => {
+                store.count_newer(&filter, seen, NEW_CAP + 1)?
+            }
             _ => 0,
         };
         let now = Instant::now();
@@ -118,8 +184,8 @@ impl FeedState {
                     self.fresh.entry(r.id).or_insert(now);
                 }
             }
-            if let Some(top) = rows.first() {
-                self.max_seen = Some(self.max_seen.map_or(top.id, |s| s.max(top.id)));
+            if let Some(top) = newest {
+                self.max_seen = Some(self.max_seen.map_or(top, |s| s.max(top)));
             } else if self.max_seen.is_none() {
                 self.max_seen = Some(0);
             }
@@ -157,7 +223,7 @@ impl FeedState {
     }
 
     /// From a selection that left the view, a movement goes to the row next to where
-    /// it was: the newest row older than it (`down`) or the oldest newer one (`up`).
+    /// it was: the first row after it (`down`) or the last one before it (`up`).
     /// True if that applied.
     fn step_back_into_view(&mut self, down: bool) -> bool {
         let Some(gone) = self.selection_out_of_view() else {
@@ -166,10 +232,13 @@ impl FeedState {
         let i = if down {
             self.rows
                 .iter()
-                .position(|r| r.id < gone)
+                .position(|r| self.after(r.id, gone))
                 .unwrap_or(self.rows.len().saturating_sub(1))
         } else {
-            self.rows.iter().rposition(|r| r.id > gone).unwrap_or(0)
+            self.rows
+                .iter()
+                .rposition(|r| self.after(gone, r.id))
+                .unwrap_or(0)
         };
         self.select(i);
         true
@@ -199,7 +268,7 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        let Some(next) = store.contacts(&filter, Some(last.id), 1)?.pop() else {
+        let Some(next) = self.rows_after(store, &filter, last.id, 1)?.pop() else {
             return Ok(());
         };
         // Shift the page by one row.
@@ -221,7 +290,7 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        if let Some(c) = store.contacts_after(&filter, first.id, 1)?.first() {
+        if let Some(c) = self.rows_before(store, &filter, first.id, 1)?.last() {
             self.anchor = Some(c.id);
             self.selected_id = Some(c.id);
             self.reload(store, page)?;
@@ -235,7 +304,7 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        let next = store.contacts(&filter, Some(last.id), 1)?;
+        let next = self.rows_after(store, &filter, last.id, 1)?;
         let Some(first_next) = next.first() else {
             self.select(self.rows.len().saturating_sub(1));
             return Ok(());
@@ -253,7 +322,7 @@ impl FeedState {
             return Ok(());
         };
         let filter = self.effective_filter();
-        let above = store.contacts_after(&filter, first.id, page.max(1))?;
+        let above = self.rows_before(store, &filter, first.id, page.max(1))?;
         let Some(top) = above.first() else {
             self.select(0);
             return Ok(());
@@ -273,15 +342,15 @@ impl FeedState {
         self.reload(store, page)
     }
 
-    /// The oldest page.
+    /// The last page (the oldest contacts, or the newest when oldest first).
     pub fn last(&mut self, store: &mut Store, page: usize) -> Result<(), StoreError> {
         let filter = self.effective_filter();
-        let oldest = store.contacts_after(&filter, 0, page.max(1))?;
-        let Some(top_of_oldest) = oldest.first() else {
+        let bottom = self.rows_before(store, &filter, self.edge(true), page.max(1))?;
+        let Some(first) = bottom.first() else {
             return Ok(());
         };
-        self.anchor = Some(top_of_oldest.id);
-        self.selected_id = oldest.last().map(|c| c.id);
+        self.anchor = Some(first.id);
+        self.selected_id = bottom.last().map(|c| c.id);
         self.reload(store, page)
     }
 
@@ -324,7 +393,13 @@ impl FeedState {
         self.reset_position();
     }
 
-    /// After a filter change: following stays following; a paused page reopens at the
+    /// Newest first <-> oldest first, for the same contacts.
+    pub fn reverse_order(&mut self) {
+        self.oldest_first = !self.oldest_first;
+        self.reset_position();
+    }
+
+    /// After a filter or order change: following stays following (at the top); a paused page reopens at the
     /// selected contact, which stays selected (and is reported out of view if the new
     /// filter hides it).
     pub fn reset_position(&mut self) {
