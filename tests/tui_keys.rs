@@ -8,7 +8,7 @@ use switchboard::domain::{EntityRef, Strategy};
 use switchboard::store::FeedFilter;
 use switchboard::tui::action::Action;
 use switchboard::tui::{Keymap, Tab, keymap::DEFAULT_KEYMAP};
-use tui_support::{Fixture, message, press, set_max_load, type_text};
+use tui_support::{Fixture, message, press, screen, set_max_load, type_text};
 
 fn operator(f: &Fixture, name: &str) -> Option<switchboard::store::Operator> {
     f.store()
@@ -751,4 +751,36 @@ fn the_operator_detail_says_how_many_open_contacts_do_not_fit() {
     let tall = tui_support::screen(&mut app, 120, 40);
     let listed_tall = tall.lines().filter(|l| l.contains("@example.com")).count();
     assert!(listed_tall > listed, "{tall}");
+}
+
+/// A name longer than its column is cut with "…", in the Operators and the Sources
+/// tables, at 80 columns and at 120.
+#[test]
+fn long_names_are_cut_with_an_ellipsis() {
+    let f = Fixture::new();
+    let long = "Maximiliana Theodora Wolkenstein-Rodenegg von Trostburg";
+    let source = "customer-support-telegram-bot-east";
+    {
+        let mut s = f.store();
+        s.add_operator(long, 3, true).unwrap();
+        s.add_source(source, "", Strategy::Weighted).unwrap();
+    }
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = f.app();
+        let ops = screen(&mut app, w, h);
+        assert!(!ops.contains(long), "{ops}");
+        assert!(ops.contains("Maximiliana Theodora"), "{ops}");
+        assert!(
+            ops.lines()
+                .any(|l| l.starts_with("Maximiliana") && l.contains('…')),
+            "{ops}"
+        );
+        press(&mut app, "2");
+        let src = screen(&mut app, w, h);
+        // The table cuts it; the chart's title, with room, names it whole.
+        assert!(
+            src.lines().any(|l| l.starts_with("customer-suppor… ")),
+            "{src}"
+        );
+    }
 }

@@ -29,6 +29,14 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
     let (table_area, detail_area) = layout::operators(rest, t.detail_open);
     let page = usize::from(table_area.height.saturating_sub(1));
     let offset = visible_offset(t.sel.cursor, t.sel.offset, page);
+    // The name column as wide as the longest name (within reason), the rest to the right.
+    let name_w = t
+        .rows
+        .iter()
+        .map(|o| super::width(&o.name))
+        .max()
+        .unwrap_or(4)
+        .clamp(12, 32) as u16;
     let rows: Vec<Row> = t
         .rows
         .iter()
@@ -56,7 +64,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 base
             };
             Row::new(vec![
-                Cell::from(shown(&o.name).into_owned()),
+                Cell::from(fit(&o.name, usize::from(name_w))),
                 Cell::from(if o.active { "yes" } else { "no" }),
                 Cell::from(load),
                 Cell::from(pad_left(&o.sources.to_string(), 7)),
@@ -67,14 +75,6 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
         .collect();
     let header = Row::new(header(t.sort)).style(theme.header());
     let arrow_room = |c: OperatorColumn| if t.sort.column == c { 2 } else { 0 };
-    // The name column as wide as the longest name (within reason), the rest to the right.
-    let name_w = t
-        .rows
-        .iter()
-        .map(|o| super::width(&o.name))
-        .max()
-        .unwrap_or(4)
-        .clamp(12, 32) as u16;
     let table = Table::new(
         rows,
         [

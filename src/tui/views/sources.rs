@@ -80,7 +80,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>, body: Rect) {
                 Cell::from(pad_left("0", 7))
             };
             let row = Row::new(vec![
-                Cell::from(shown(&s.name).into_owned()),
+                Cell::from(fit(&s.name, usize::from(widths[0]))),
                 Cell::from(s.strategy.to_string()),
                 waiting,
                 Cell::from(pad_left(&s.today.to_string(), 5)),
