@@ -411,7 +411,8 @@ fn quick_edits_check_the_value_on_screen() {
     // The same for a weight cell and a source's strategy.
     press(&mut app, "3");
     other_supervisor(&f.path, &["weight", "set", "Anna Petrova", "phone", "7"]);
-    // The first column is phone.
+    // The first column is phone: Enter edits it, 2, Enter sets.
+    press(&mut app, "enter");
     type_text(&mut app, "2");
     press(&mut app, "enter");
     let m = message(&app);

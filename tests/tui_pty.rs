@@ -160,7 +160,7 @@ fn add_an_operator_and_a_weight_by_keyboard_then_quit() {
     tui.send("?");
     tui.wait_for("Keys · Esc or ? closes");
     tui.send("?");
-    tui.wait_for("Tab next tab");
+    tui.wait_for("Enter edit");
     tui.send("q");
     assert!(tui.wait_exit().success());
 
