@@ -858,8 +858,25 @@ fn oldest_first_shows_new_waiting_contacts_at_the_bottom_highlighted() {
     let t = screen(&mut app, 80, 24);
     let row = t.lines().find(|l| l.contains("Newcomer")).unwrap();
     assert!(row.starts_with('+'), "highlighted as new: {t}");
+    // Paused too, a newcomer shows at the bottom, highlighted; the selection stays.
+    press(&mut app, "j");
+    s.add_contact(&NewContact {
+        source: Some("phone".into()),
+        name: Some("Latecomer".into()),
+        email: Some("latecomer@example.com".into()),
+        ..NewContact::default()
+    })
+    .unwrap();
+    app.update(Action::Tick);
+    assert_eq!(app.selected_contact_id(), Some(before[1]));
+    let t = screen(&mut app, 80, 24);
+    let rows: Vec<&str> = t.lines().filter(|l| l.contains(" phone ")).collect();
+    assert!(
+        rows.len() == 5 && rows[4].starts_with('+') && rows[4].contains("Latecomer"),
+        "{t}"
+    );
     // The order stays while the waiting filter goes: every contact, oldest first.
-    press(&mut app, "w");
+    press(&mut app, "g w");
     let all = app.feed_ids();
     assert_eq!(all[0], 1);
     assert!(screen(&mut app, 80, 24).contains("r: newest first"));

@@ -202,7 +202,7 @@ pub const BINDABLE: &[Bindable] = &[
         C::Sort,
         "sort",
         Some("sort"),
-        "sort by the next column: name, active, load, max load, sources, today",
+        "sort by the next column (the header marks it ▲ or ▼)",
     ),
     b(
         X::Operators,
@@ -238,7 +238,7 @@ pub const BINDABLE: &[Bindable] = &[
         C::Sort,
         "sort",
         Some("sort"),
-        "sort by the next column: name, strategy, waiting, today, total",
+        "sort by the next column (the header marks it ▲ or ▼)",
     ),
     b(X::Sources, C::Reverse, "reverse", None, "reverse the sort"),
     b(
@@ -246,7 +246,7 @@ pub const BINDABLE: &[Bindable] = &[
         C::Edit,
         "edit",
         Some("edit"),
-        "edit the cell: type digits, Enter sets them, Esc cancels",
+        "edit the cell: digits, then Enter sets, Esc cancels",
     ),
     b(
         X::Weights,
@@ -344,7 +344,7 @@ pub const BINDABLE: &[Bindable] = &[
         C::Reverse,
         "reverse",
         None,
-        "newest or oldest first (waiting only: the longest waiting on top)",
+        "newest or oldest first (the longest waiting on top)",
     ),
     b(X::Dialog, C::Confirm, "confirm", Some("ok"), "confirm"),
     b(X::Dialog, C::Yes, "yes", None, "yes, in a yes/no question"),

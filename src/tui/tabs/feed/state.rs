@@ -178,7 +178,9 @@ impl FeedState {
             _ => 0,
         };
         let now = Instant::now();
-        if self.anchor.is_none() {
+        // New rows are highlighted where they show up: at the top while following,
+        // at the bottom (paused or not) when oldest first.
+        if self.anchor.is_none() || self.oldest_first {
             if let Some(seen) = self.max_seen {
                 for r in rows.iter().filter(|r| r.id > seen) {
                     self.fresh.entry(r.id).or_insert(now);
