@@ -129,6 +129,7 @@ impl Keymap {
                     ))
                 })?;
                 for (action, keys) in actions {
+                    let action = renamed(context, &action).unwrap_or(&action).to_string();
                     let def = BINDABLE
                         .iter()
                         .find(|d| d.context == context && d.name == action)
@@ -303,6 +304,16 @@ fn qualified(b: &Binding) -> String {
     format!("{}.{name}", b.context.name())
 }
 
+/// Actions renamed since a keymap file may have been written, by their new name: an
+/// old file keeps working.
+fn renamed(context: Context, action: &str) -> Option<&'static str> {
+    match (context, action) {
+        // Enter used to set the typed digits; it now edits the cell.
+        (Context::Weights, "set") => Some("edit"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +405,17 @@ mod tests {
                 Some(("[sources]\nadd = [\"n\"]\n[feed]\nassign = [\"n\"]\n", "u"))
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_old_name_still_binds_its_action() {
+        let km =
+            Keymap::from_texts(DEFAULT_KEYMAP, Some(("[weights]\nset = [\"i\"]\n", "u"))).unwrap();
+        assert_eq!(
+            km.first_key(Context::Weights, Command::Edit)
+                .map(|k| k.to_string()),
+            Some("i".to_string())
         );
     }
 
