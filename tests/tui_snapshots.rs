@@ -135,7 +135,7 @@ fn dialogs() {
 }
 
 #[test]
-fn error_messages_take_the_footer_line_when_long() {
+fn long_messages_take_the_status_bar_line_and_keep_the_footer() {
     let f = Fixture::new();
     // Anna holds open contacts: deleting is refused with a long message.
     both("delete_refused", &f, |app| press(app, "d"));
