@@ -178,6 +178,17 @@ impl<C: SortColumn> Sort<C> {
         self.descending = !self.descending;
     }
 
+    /// The sort key of a table (`o` the next column, `r` reverse), and what to say:
+    /// "sorted by load ▼ (r reverses)" with `reverse_key` the key that reverses.
+    pub fn apply(&mut self, cmd: Command, reverse_key: &str) -> String {
+        if cmd == Command::Reverse {
+            self.reverse();
+        } else {
+            self.next_column();
+        }
+        format!("{} ({reverse_key} reverses)", self.describe())
+    }
+
     /// ▲ ascending, ▼ descending: drawn after the sorted column's header.
     pub fn arrow(&self) -> &'static str {
         if self.descending { "▼" } else { "▲" }

@@ -85,6 +85,18 @@ use Command as C;
 use Context as X;
 
 /// Everything a key can be bound to, in help order.
+/// Opposite commands the footer shows as one hint, where both are bound and follow
+/// each other in [`BINDABLE`]: (context, first, second, the shared label).
+pub const PAIRED_HINTS: &[(Context, Command, Command, &str)] = &[
+    (
+        Context::Operators,
+        Command::Increase,
+        Command::Decrease,
+        "max",
+    ),
+    (Context::Weights, Command::Increase, Command::Decrease, "±1"),
+];
+
 pub const BINDABLE: &[Bindable] = &[
     b(
         X::Global,

@@ -13,7 +13,7 @@ use crate::settings::KeymapFile;
 mod bindable;
 mod key;
 
-pub use bindable::{BINDABLE, Bindable, Context};
+pub use bindable::{BINDABLE, Bindable, Context, PAIRED_HINTS};
 pub use key::Key;
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../../assets/keymap.toml");
@@ -267,15 +267,26 @@ impl Keymap {
     /// Footer hints of `context`: (first key, hint) of each command that has a hint,
     /// leaving out editing commands when `read_only`.
     pub fn hints(&self, context: Context, read_only: bool) -> Vec<(String, &'static str)> {
-        BINDABLE
+        let mut out: Vec<(Command, String, &'static str)> = Vec::new();
+        for d in BINDABLE
             .iter()
             .filter(|d| d.context == context && !(read_only && d.command.edits()))
-            .filter_map(|d| {
-                let hint = d.hint?;
-                let key = self.first_key(context, d.command)?;
-                Some((key.to_string(), hint))
-            })
-            .collect()
+        {
+            let (Some(hint), Some(key)) = (d.hint, self.first_key(context, d.command)) else {
+                continue;
+            };
+            // A pair of opposite commands shares one hint: `+/- max`.
+            let paired = out.last().and_then(|(prev, _, _)| {
+                PAIRED_HINTS
+                    .iter()
+                    .find(|p| p.0 == context && p.1 == *prev && p.2 == d.command)
+            });
+            match (paired, out.last_mut()) {
+                (Some(p), Some(last)) => *last = (d.command, format!("{}/{key}", last.1), p.3),
+                _ => out.push((d.command, key.to_string(), hint)),
+            }
+        }
+        out.into_iter().map(|(_, k, h)| (k, h)).collect()
     }
 
     /// The help overlay: per context, each bound command's keys and help text.
@@ -406,6 +417,22 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn opposite_keys_share_one_hint_only_when_both_are_bound_next_to_each_other() {
+        let km = Keymap::defaults().unwrap();
+        let h = km.hints(Context::Operators, false);
+        assert!(h.contains(&("+/-".to_string(), "max")), "{h:?}");
+        assert!(
+            !h.iter().any(|(_, l)| *l == "max+" || *l == "max-"),
+            "{h:?}"
+        );
+        // One of them unbound: the other keeps its own hint.
+        let km = Keymap::from_texts(DEFAULT_KEYMAP, Some(("[operators]\ndecrease = []\n", "u")))
+            .unwrap();
+        let h = km.hints(Context::Operators, false);
+        assert!(h.contains(&("+".to_string(), "max+")), "{h:?}");
     }
 
     #[test]

@@ -171,15 +171,11 @@ impl OperatorsTab {
                 Out::none()
             }
             Command::Sort | Command::Reverse => {
-                if cmd == Command::Sort {
-                    self.sort.next_column();
-                } else {
-                    self.sort.reverse();
-                }
+                let reverse = key_label(cx.keymap, Context::Operators, Command::Reverse);
+                let said = self.sort.apply(cmd, &reverse);
                 self.arrange();
                 self.sel.scroll(self.page(cx.area));
-                let reverse = key_label(cx.keymap, Context::Operators, Command::Reverse);
-                Out::info(format!("{} ({reverse} reverses)", self.sort.describe()))
+                Out::info(said)
             }
             Command::Add => Out::open(Dialog::Form(Form::add_operator())),
             Command::Edit => match selected {

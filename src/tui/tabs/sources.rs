@@ -157,15 +157,11 @@ impl SourcesTab {
                 Out::none()
             }
             Command::Sort | Command::Reverse => {
-                if cmd == Command::Sort {
-                    self.sort.next_column();
-                } else {
-                    self.sort.reverse();
-                }
+                let reverse = key_label(cx.keymap, Context::Sources, Command::Reverse);
+                let said = self.sort.apply(cmd, &reverse);
                 self.arrange();
                 self.sel.scroll(self.page(cx.area));
-                let reverse = key_label(cx.keymap, Context::Sources, Command::Reverse);
-                Out::info(format!("{} ({reverse} reverses)", self.sort.describe()))
+                Out::info(said)
             }
             Command::Add => Out::open(Dialog::Form(Form::add_source())),
             Command::Edit => match selected {

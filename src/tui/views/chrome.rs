@@ -206,8 +206,8 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
         .map(|(k, l)| cost(k, l))
         .sum();
     // In order (the tab's actions, then moving, then global keys) until one does not
-    // fit: a later, shorter hint never pushes out a tab action before it.
-    let hints = pair_up(hints);
+    // fit: a later, shorter hint never pushes out a tab action before it. Opposite
+    // keys come paired from the keymap (`+/- max`).
     let mut shown: Vec<(String, &str)> = Vec::new();
     let mut used = 1 + reserved;
     let mut full = false;
@@ -230,27 +230,6 @@ pub fn footer(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut line = hint_line(theme, &shown);
     line.spans.insert(0, Span::raw(" "));
     frame.render_widget(Paragraph::new(line), area);
-}
-
-/// `+ max+  - max-` becomes `+/- max`: one hint for a pair of opposite keys, so the
-/// footer at 80 columns keeps more of the tab's actions.
-fn pair_up(hints: Vec<(String, &str)>) -> Vec<(String, &str)> {
-    let mut out: Vec<(String, &str)> = Vec::with_capacity(hints.len());
-    for (k, label) in hints {
-        let merged = match out.last() {
-            Some((pk, pl)) => match (*pl, label) {
-                ("max+", "max-") => Some((format!("{pk}/{k}"), "max")),
-                ("+1", "-1") => Some((format!("{pk}/{k}"), "±1")),
-                _ => None,
-            },
-            None => None,
-        };
-        match merged {
-            Some(m) => *out.last_mut().expect("a hint before") = m,
-            None => out.push((k, label)),
-        }
-    }
-    out
 }
 
 fn app_filter_editing(app: &App) -> bool {

@@ -11,6 +11,9 @@ use crate::tui::app::App;
 use crate::tui::model::visible_offset;
 use crate::tui::overlays::lead::LeadCard;
 
+/// Contact, time, source, status, operator; the message takes the rest.
+const COLUMNS: [u16; 5] = [8, 11, 14, 7, 16];
+
 pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
     let theme = app.theme;
     let l = &card.lead.lead;
@@ -64,7 +67,8 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
     let page = usize::from(table_area.height.saturating_sub(1));
     let offset = visible_offset(card.sel.cursor, card.sel.offset, page);
     // The fixed columns and their gaps; the message takes the rest.
-    let message_w = usize::from(table_area.width).saturating_sub(8 + 11 + 14 + 7 + 16 + 5);
+    let message_w = usize::from(table_area.width)
+        .saturating_sub(COLUMNS.iter().map(|w| usize::from(*w) + 1).sum());
     let rows: Vec<Row> = card
         .lead
         .contacts
@@ -77,9 +81,12 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
             let row = Row::new(vec![
                 Cell::from(format!("#{}", c.id)),
                 Cell::from(app.time(c.created_at)),
-                Cell::from(fit(&c.source, 14)),
+                Cell::from(fit(&c.source, usize::from(COLUMNS[2]))),
                 Cell::from(Span::styled(c.status.to_string(), status_style)),
-                Cell::from(fit(c.operator.as_deref().unwrap_or("—"), 16)),
+                Cell::from(fit(
+                    c.operator.as_deref().unwrap_or("—"),
+                    usize::from(COLUMNS[4]),
+                )),
                 // One line per contact: line breaks show as `\n`; the pane below
                 // shows the selected one whole.
                 Cell::from(fit(&c.message, message_w)),
@@ -97,14 +104,10 @@ pub fn render(app: &App, card: &LeadCard, frame: &mut Frame<'_>, area: Rect) {
     .style(theme.header());
     let table = Table::new(
         rows,
-        [
-            Constraint::Length(8),
-            Constraint::Length(11),
-            Constraint::Length(14),
-            Constraint::Length(7),
-            Constraint::Length(16),
-            Constraint::Fill(1),
-        ],
+        COLUMNS
+            .map(Constraint::Length)
+            .into_iter()
+            .chain([Constraint::Fill(1)]),
     )
     .header(header)
     .column_spacing(1);
